@@ -1,0 +1,1 @@
+"""Exporters: the warehouse (DuckDB over a Delta lake, or BigQuery), and later Prometheus and Datadog."""

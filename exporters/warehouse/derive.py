@@ -1,0 +1,45 @@
+"""Derived tables, refreshed incrementally after each ingest: `focus_costs` from every raw cost table.
+
+Each raw table has one BigQuery-dialect SQL file that maps a set of its `_day` partitions to FOCUS
+rows; the refresh replaces exactly those partitions of `focus_costs` (tagged by `x_SourceTable`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+
+from exporters.warehouse.engine import Warehouse
+from exporters.warehouse.sqltext import load_sql
+
+log = logging.getLogger(__name__)
+
+# raw table → SQL file deriving its focus_costs rows for @days.
+FOCUS_SOURCES = {
+    "gcp_billing_export": "focus_gcp",
+    "databricks_usage": "focus_databricks",
+    "focus_import": "focus_import",
+}
+
+
+def refresh_focus(wh: Warehouse, table: str, days: Iterable[dt.date] | None = None) -> int:
+    """Recompute focus_costs for `days` of `table` (all of its days when None); returns rows written."""
+    if table == "databricks_list_prices":
+        # A price change re-prices every usage row it covers: rebuild all Databricks rows.
+        return refresh_focus(wh, "databricks_usage", None)
+    sql_name = FOCUS_SOURCES.get(table)
+    if sql_name is None:
+        return 0
+    if days is None:
+        found = wh.query(f"SELECT DISTINCT _day FROM {table}").column("_day").to_pylist()
+        day_list = sorted(d for d in found if d is not None)
+        keys: list[dict[str, object]] = [{"x_SourceTable": table}]  # also clears rows of vanished days
+    else:
+        day_list = sorted(set(days))
+        keys = [{"x_SourceTable": table, "_day": d} for d in day_list]
+    if not day_list and days is not None:
+        return 0
+    n = wh.replace_from_query("focus_costs", load_sql(sql_name), {"days": day_list}, keys)
+    log.info("derived table:focus_costs source:%s days:%s rows:%s", table, len(day_list), n)
+    return n

@@ -1,0 +1,113 @@
+"""The warehouse API both engines implement, and `open_warehouse` which picks one from config.
+
+Writes are whole-partition: `replace(table, data, keys)` atomically swaps every row matching any key
+for `data`, so re-running an ingest never double-counts. Reads take BigQuery Standard SQL.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from exporters.warehouse.schema import TABLES, conform
+
+if TYPE_CHECKING:
+    from spendscope.config import Settings
+
+# A partition key: column → value, all equal (AND); a replace takes several (OR).
+Key = Mapping[str, Any]
+Data = pa.Table | pa.RecordBatchReader | Iterable[pa.RecordBatch]
+
+
+class Warehouse(abc.ABC):
+    """Tables in, SQL out. Implementations: DuckDbLake (embedded default) and BigQueryWarehouse."""
+
+    engine: str
+
+    @abc.abstractmethod
+    def replace(self, table: str, data: Data, keys: Sequence[Key]) -> int:
+        """Atomically replace the rows matching any of `keys` with `data`; returns rows written.
+
+        Every row of `data` must itself match one of `keys`. With no keys, `data` is appended.
+        """
+
+    def append(self, table: str, data: Data) -> int:
+        """Append rows (engine-state tables such as quarantine)."""
+        return self.replace(table, data, [])
+
+    @abc.abstractmethod
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        """Run BigQuery Standard SQL over the warehouse tables and views; returns Arrow."""
+
+    @abc.abstractmethod
+    def replace_from_query(self, table: str, sql: str, params: Mapping[str, Any], keys: Sequence[Key]) -> int:
+        """Replace the rows matching `keys` in `table` with the result of `sql` (a derived table refresh)."""
+
+    @abc.abstractmethod
+    def table_version(self, table: str) -> int | None:
+        """A number that changes whenever `table` is written (for cache invalidation); None if absent."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+def schema_of(table: str) -> pa.Schema:
+    try:
+        return TABLES[table].schema
+    except KeyError:
+        raise KeyError(f"unknown table {table!r}; valid: {', '.join(sorted(TABLES))}") from None
+
+
+def as_batches(data: Data, schema: pa.Schema) -> Iterable[pa.RecordBatch]:
+    """Stream `data` as record batches conformed to `schema` (never materializes a reader whole)."""
+    if isinstance(data, pa.Table):
+        yield from conform(data, schema).to_batches(max_chunksize=256_000)
+        return
+    for batch in data:
+        if batch.num_rows:
+            yield from conform(batch, schema).to_batches()
+
+
+def key_predicate(keys: Sequence[Key]) -> str:
+    """A SQL predicate (valid for delta-rs/DataFusion and BigQuery) matching any of `keys`.
+
+    Keys that differ only in `_day` are folded into one `_day IN (...)` term to keep it short.
+    """
+    groups: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
+    for key in keys:
+        rest = tuple(sorted((k, v) for k, v in key.items() if k != "_day"))
+        groups.setdefault(rest, []).append(key.get("_day"))
+    terms = []
+    for rest, days in groups.items():
+        parts = [f"{k} = {_plain_literal(v)}" for k, v in rest]
+        day_values = sorted({d for d in days if d is not None})
+        if day_values:
+            parts.append("_day IN (" + ", ".join(_plain_literal(d) for d in day_values) + ")")
+        terms.append("(" + " AND ".join(parts or ["TRUE"]) + ")")
+    return " OR ".join(terms) if terms else "FALSE"
+
+
+def _plain_literal(value: Any) -> str:
+    """Literal for a partition predicate: dates and strings as quoted text, which both engines coerce."""
+    if isinstance(value, dt.date | dt.datetime):
+        return f"'{value.isoformat()}'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if value is None:
+        return "NULL"
+    return str(value)
+
+
+def open_warehouse(settings: Settings) -> Warehouse:
+    """The engine named in `warehouse.engine`."""
+    if settings.warehouse.engine == "bigquery":
+        from exporters.warehouse.bigquery import BigQueryWarehouse
+
+        return BigQueryWarehouse.from_settings(settings)
+    from exporters.warehouse.duckdb import DuckDbLake
+
+    return DuckDbLake(settings.warehouse.path, reporting_tz=settings.reporting.timezone)

@@ -1,0 +1,50 @@
+"""The table catalog: name → Arrow schema, partition column and required columns; and `conform`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from exporters.warehouse.schema import databricks, focus, gcp_billing, state
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A warehouse table: its Arrow schema, the day partition column, and what a row must have."""
+
+    name: str
+    schema: pa.Schema
+    required: tuple[str, ...] = ()
+    partition: str = "_day"
+
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t
+    for t in (
+        TableSpec("gcp_billing_export", gcp_billing.GCP_BILLING_EXPORT, gcp_billing.REQUIRED),
+        TableSpec("databricks_usage", databricks.DATABRICKS_USAGE, databricks.USAGE_REQUIRED),
+        TableSpec("databricks_list_prices", databricks.DATABRICKS_LIST_PRICES, databricks.LIST_PRICES_REQUIRED),
+        TableSpec("focus_import", focus.FOCUS_IMPORT, focus.FOCUS_IMPORT_REQUIRED),
+        TableSpec("focus_costs", focus.FOCUS_COSTS),
+        TableSpec("ingest_state", state.INGEST_STATE),
+        TableSpec("quarantine", state.QUARANTINE),
+    )
+}
+
+
+def conform(table: pa.Table | pa.RecordBatch, schema: pa.Schema) -> pa.Table:
+    """Return `table` with exactly `schema`'s columns in order: extra columns dropped, missing ones null.
+
+    Casting is safe-by-default Arrow casting, so a wrong type raises instead of silently truncating.
+    """
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    cols = []
+    for f in schema:
+        if f.name in table.column_names:
+            col = table.column(f.name)
+            cols.append(col if col.type == f.type else col.cast(f.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, f.type))
+    return pa.Table.from_arrays(cols, schema=schema)

@@ -1,0 +1,41 @@
+"""Time in one place: an injectable clock and the reporting-day helpers (invoices use America/Los_Angeles)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+UTC = dt.UTC
+
+Clock = Callable[[], dt.datetime]
+
+
+def system_clock() -> dt.datetime:
+    """Now, timezone-aware UTC."""
+    return dt.datetime.now(UTC)
+
+
+def fixed_clock(at: dt.datetime) -> Clock:
+    """A clock frozen at `at` (for tests and reproducible demo data)."""
+    frozen = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return lambda: frozen
+
+
+def reporting_day(ts: dt.datetime, tz: str) -> dt.date:
+    """The calendar day of `ts` in the reporting time zone."""
+    aware = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(tz)).date()
+
+
+def parse_day(text: str) -> dt.date:
+    """Parse YYYY-MM-DD, or 'today' / 'yesterday' / '-Nd' relative to UTC today."""
+    text = text.strip().lower()
+    today = system_clock().date()
+    if text == "today":
+        return today
+    if text == "yesterday":
+        return today - dt.timedelta(days=1)
+    if text.startswith("-") and text.endswith("d") and text[1:-1].isdigit():
+        return today - dt.timedelta(days=int(text[1:-1]))
+    return dt.date.fromisoformat(text)

@@ -1,0 +1,178 @@
+"""The one config file, `spendscope.toml`, validated by pydantic; errors name the key and the file line.
+
+With no file at all the embedded defaults apply: a DuckDB-queried Delta lake under ./.spendscope/,
+no remote sources, the demo data when asked for. Secrets never live in the file: it names the
+environment variables that hold them (`token_env = "DATABRICKS_TOKEN"`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from spendscope.errors import ConfigError
+
+DEFAULT_HOME = Path(".spendscope")
+
+
+class Strict(BaseModel):
+    """Base for every config section: unknown keys are errors, values are immutable after load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BigQueryWarehouse(Strict):
+    project: str = Field(description="GCP project that runs the jobs and holds the dataset")
+    dataset: str = Field(default="spendscope", description="dataset for spendscope's own tables")
+    location: str = Field(default="US")
+    api_endpoint: str | None = Field(
+        default=None, description="override the BigQuery API endpoint (an emulator in tests)"
+    )
+
+
+class WarehouseConfig(Strict):
+    engine: Literal["duckdb", "bigquery"] = "duckdb"
+    path: str = Field(
+        default=str(DEFAULT_HOME / "lake"),
+        description="root of the Delta lake (a local folder; gs:// also works for deltalake)",
+    )
+    bigquery: BigQueryWarehouse | None = None
+
+
+class ReportingConfig(Strict):
+    timezone: str = Field(default="America/Los_Angeles", description="reporting days, as Google's invoices")
+    currency: str = "USD"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+
+class CollectorBase(Strict):
+    enabled: bool = False
+    interval_minutes: float = Field(default=60, gt=0)
+    misfire_grace_seconds: int = Field(default=300, ge=1)
+
+
+class GcpBillingConfig(CollectorBase):
+    export_table: str | None = Field(
+        default=None,
+        description="project.dataset.table of the standard or detailed billing export in BigQuery",
+    )
+    project: str | None = Field(default=None, description="project that runs the query jobs")
+    trailing_days: int = Field(default=10, ge=1, description="partitions re-checked for late rows")
+    initial_days: int = Field(default=62, ge=1, description="how far back the first pull goes")
+    api_endpoint: str | None = None
+
+
+class DatabricksConfig(CollectorBase):
+    host: str | None = Field(default=None, description="workspace URL, e.g. https://1234.5.gcp.databricks.com")
+    token_env: str = Field(default="DATABRICKS_TOKEN", description="env var holding a PAT or OAuth token")
+    warehouse_id: str | None = Field(default=None, description="SQL warehouse that runs the statements")
+    trailing_days: int = Field(default=10, ge=1)
+    initial_days: int = Field(default=62, ge=1)
+    wait_timeout_seconds: int = Field(default=30, ge=5, le=50)
+    sku_prices: dict[str, float] = Field(
+        default_factory=dict, description="USD per DBU by sku_name when list_prices is not available"
+    )
+    cloud: Literal["AWS", "AZURE", "GCP"] = Field(default="GCP", description="cloud of legacy CSV usage rows")
+
+
+class FocusConfig(CollectorBase):
+    paths: list[str] = Field(default_factory=list, description="FOCUS files or globs ingested on each run")
+
+
+class CollectorsConfig(Strict):
+    gcp_billing: GcpBillingConfig = GcpBillingConfig()
+    databricks: DatabricksConfig = DatabricksConfig()
+    focus: FocusConfig = FocusConfig()
+
+
+class AppConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8501, ge=1, le=65535)
+
+
+class Settings(Strict):
+    """The whole file. `source` is where it came from (None for embedded defaults)."""
+
+    home: str = Field(default=str(DEFAULT_HOME), description="state folder: lake, quarantine, logs")
+    warehouse: WarehouseConfig = WarehouseConfig()
+    reporting: ReportingConfig = ReportingConfig()
+    collectors: CollectorsConfig = CollectorsConfig()
+    app: AppConfig = AppConfig()
+    source: str | None = Field(default=None, exclude=True)
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return Path(self.home) / "quarantine"
+
+
+def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best-effort line number of a dotted key in TOML text: the key under its [section] header."""
+    keys = [str(k) for k in loc if not isinstance(k, int)]
+    if not keys:
+        return None
+    section, leaf = keys[:-1], keys[-1]
+    current: list[str] = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("[") and not line.startswith("[["):
+            current = [p.strip().strip('"') for p in line.strip("[]").split(".")]
+            if current == keys:
+                return n
+            continue
+        if "=" in line:
+            key = line.split("=", 1)[0].strip().strip('"')
+            full = current + [p.strip().strip('"') for p in key.split(".")]
+            if full == keys or (current == section and key == leaf):
+                return n
+    return None
+
+
+def parse(text: str, source: str = "<string>") -> Settings:
+    """Validate TOML text; ConfigError names the file, line and key of the first problems."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return Settings.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            line = _line_of(text, err["loc"])
+            where = f"{source}:{line}" if line else source
+            problems.append(f"{where}: {key}: {err['msg']}")
+        raise ConfigError("invalid config\n  " + "\n  ".join(problems)) from None
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Load from `path`, else $SPENDSCOPE_CONFIG, else ./spendscope.toml if present, else embedded defaults."""
+    chosen = path or os.environ.get("SPENDSCOPE_CONFIG")
+    if chosen is None and Path("spendscope.toml").is_file():
+        chosen = "spendscope.toml"
+    if chosen is None:
+        return Settings()
+    p = Path(chosen)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p}")
+    return parse(p.read_text(encoding="utf-8"), source=str(p))
+
+
+def secret(env_name: str) -> str | None:
+    """Read a secret from the environment variable the config names; None when unset or empty."""
+    value = os.environ.get(env_name, "")
+    return value or None
