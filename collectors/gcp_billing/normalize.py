@@ -1,0 +1,151 @@
+"""Vectorized normalization of parsed export rows: canonical types, row checks, `_day` and `_source`.
+
+Every format ends here, so every format gets the same checks and the same `_day`. The fast path is
+Arrow casts and compute kernels only; a column whose cast fails falls back to per-value Python
+(`coerce`) for that batch alone, so one bad cell costs one slow batch and is named exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from collectors.gcp_billing.coerce import CoerceError, coerce
+from collectors.gcp_billing.columns import (
+    EXPORT_FIELDS,
+    PARTITION_DATE,
+    PARTITION_FIELDS,
+    PARTITION_TIME,
+    resolve,
+)
+from exporters.warehouse.schema.gcp_billing import GCP_BILLING_EXPORT
+from spendscope.errors import MissingColumnsError
+
+REPLACE_BY = ("auto", "partition", "usage-day")
+_WANTED = {**EXPORT_FIELDS, **PARTITION_FIELDS}
+_CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
+# A zone-less timestamp text ('2026-11-20 03:00:00'): BigQuery TIMESTAMPs are UTC, so mark it Z.
+_NAIVE_TS = r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)$"
+
+
+@dataclass
+class Normalized:
+    """Rows that passed, in the warehouse schema, and the rows that did not: (input row index, reason)."""
+
+    table: pa.Table
+    bad: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _to_type(col: pa.ChunkedArray, typ: pa.DataType) -> pa.ChunkedArray:
+    """The vectorized conversion; raises an Arrow error when any value does not convert."""
+    src = col.type
+    if pa.types.is_timestamp(typ) and (pa.types.is_string(src) or pa.types.is_large_string(src)):
+        text = pc.replace_substring_regex(col, r"\s*UTC$", "Z")
+        return pc.cast(pc.replace_substring_regex(text, _NAIVE_TS, r"\1Z"), typ)
+    if pa.types.is_timestamp(typ) and pa.types.is_timestamp(src):
+        if src.tz is None and typ.tz is not None:
+            col = pc.cast(col, pa.timestamp(src.unit, tz="UTC"))  # a zone-less TIMESTAMP is UTC
+        return pc.cast(col, typ, safe=False)  # ns → us drops sub-microseconds, which the export never has
+    if pa.types.is_date(typ) and pa.types.is_timestamp(src):
+        return pc.cast(_to_type(col, pa.timestamp("us", tz="UTC")), typ)
+    return pc.cast(col, typ)
+
+
+def convert_column(col: pa.ChunkedArray, typ: pa.DataType, name: str) -> tuple[pa.ChunkedArray, dict[int, str]]:
+    """`col` as `typ`, plus {row index: reason} for the values that could not convert (left null)."""
+    if col.type == typ:
+        return col, {}
+    try:
+        return _to_type(col, typ), {}
+    except _CAST_ERRORS:
+        pass
+    out: list[object] = []
+    errors: dict[int, str] = {}
+    for i, value in enumerate(col.to_pylist()):
+        try:
+            out.append(coerce(value, typ, name))
+        except CoerceError as exc:
+            out.append(None)
+            errors[i] = str(exc)
+    return pa.chunked_array([pa.array(out, typ)], typ), errors
+
+
+def _partition_day(cols: Mapping[str, pa.ChunkedArray], n: int) -> pa.ChunkedArray | None:
+    days = [cols[c] for c in (PARTITION_DATE, PARTITION_TIME) if c in cols]
+    if not days:
+        return None
+    day = days[0] if len(days) == 1 else pc.coalesce(days[0], pc.cast(days[1], pa.date32()))
+    return day if PARTITION_DATE in cols else pc.cast(day, pa.date32())
+
+
+def _row_reason(row: Mapping[str, object]) -> str:
+    """Why a row failed the checks (the first failing check, in the order a reader would look)."""
+    acct, cost = row.get("billing_account_id"), row.get("cost")
+    start, end = row.get("usage_start_time"), row.get("usage_end_time")
+    if acct is None or acct == "":
+        return "billing_account_id is missing"
+    if cost is None:
+        return "cost is missing"
+    if isinstance(cost, float) and not math.isfinite(cost):
+        return f"cost is not a finite number: {cost}"
+    if start is None:
+        return "usage_start_time is missing"
+    if end is None:
+        return "usage_end_time is missing"
+    return f"usage_end_time {end} is before usage_start_time {start}"
+
+
+def normalize(
+    raw: pa.Table | pa.RecordBatch,
+    source: str,
+    replace_by: str = "auto",
+    errors: Mapping[int, str] | None = None,
+) -> Normalized:
+    """Conform `raw` (any known column names and types) to GCP_BILLING_EXPORT; bad rows come back apart.
+
+    `errors` are reasons already known for some rows (from the parser); those rows are dropped too.
+    """
+    table = pa.Table.from_batches([raw]) if isinstance(raw, pa.RecordBatch) else raw
+    n = table.num_rows
+    known = dict(errors or {})
+    cols: dict[str, pa.ChunkedArray] = {}
+    for file_name, canon in resolve(table.column_names).items():
+        if canon in PARTITION_FIELDS and replace_by == "usage-day":
+            continue
+        col, errs = convert_column(table.column(file_name), _WANTED[canon].type, canon)
+        cols[canon] = col
+        for i, reason in errs.items():
+            known.setdefault(i, reason)
+    part_day = _partition_day(cols, n)
+    if part_day is None and replace_by == "partition":
+        raise MissingColumnsError(source, ["_PARTITIONTIME"])
+
+    def col(name: str) -> pa.ChunkedArray:
+        return cols[name] if name in cols else pa.chunked_array([pa.nulls(n, _WANTED[name].type)])
+
+    acct, cost = col("billing_account_id"), col("cost")
+    start, end = col("usage_start_time"), col("usage_end_time")
+    bad_mask = pc.or_(
+        pc.or_(pc.fill_null(pc.equal(acct, ""), True), pc.invert(pc.fill_null(pc.is_finite(cost), False))),
+        pc.or_(pc.or_(pc.is_null(start), pc.is_null(end)), pc.fill_null(pc.less(end, start), False)),
+    )
+    bad_rows = set(pc.indices_nonzero(bad_mask).to_pylist()) | set(known)
+    usage_day = pc.cast(start, pa.date32())
+    day = usage_day if part_day is None else pc.coalesce(part_day, usage_day)
+    out_cols = [
+        col(f.name) if f.name in EXPORT_FIELDS else day if f.name == "_day" else pc.fill_null(pa.nulls(n, f.type), source)
+        for f in GCP_BILLING_EXPORT
+    ]
+    out = pa.Table.from_arrays(out_cols, schema=GCP_BILLING_EXPORT)
+    if not bad_rows:
+        return Normalized(out)
+    idx = sorted(bad_rows)
+    checked = pa.table({k: col(k) for k in ("billing_account_id", "cost", "usage_start_time", "usage_end_time")})
+    rows = checked.take(pa.array(idx, pa.int64())).to_pylist()
+    bad = [(i, known.get(i) or _row_reason(row)) for i, row in zip(idx, rows, strict=True)]
+    keep = pc.invert(pc.is_in(pa.array(range(n), pa.int64()), value_set=pa.array(idx, pa.int64())))
+    return Normalized(out.filter(keep), bad)

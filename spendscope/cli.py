@@ -1,0 +1,269 @@
+"""The `spendscope` command line. Every command is a thin call into a module that tests cover.
+
+Errors a user can act on (bad config, bad input, unreachable source) print one clear message and
+exit non-zero; only an unexpected bug shows a traceback, and only with --debug.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from spendscope import config as config_mod
+from spendscope import logs
+from spendscope.errors import ConfigError, QueryError, SpendscopeError
+
+log = logging.getLogger("spendscope.cli")
+INTERNAL_ERROR = 70
+
+
+class Group(click.Group):
+    """Turns SpendscopeError into `error: …` and an exit code instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SpendscopeError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"internal error: {type(exc).__name__}: {exc}\n(re-run with --debug for details)", err=True)
+            sys.exit(INTERNAL_ERROR)
+
+
+def _settings(ctx: click.Context) -> config_mod.Settings:
+    obj = ctx.ensure_object(dict)
+    if "settings" not in obj:
+        obj["settings"] = config_mod.load(obj.get("config"))
+    return obj["settings"]  # type: ignore[no-any-return]
+
+
+def _warehouse(ctx: click.Context) -> Any:
+    from exporters.warehouse import open_warehouse
+
+    obj = ctx.ensure_object(dict)
+    if "warehouse" not in obj:
+        obj["warehouse"] = open_warehouse(_settings(ctx))
+    return obj["warehouse"]
+
+
+def _day(value: str | None) -> dt.date | None:
+    from spendscope.clock import parse_day
+
+    if value is None:
+        return None
+    try:
+        return parse_day(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD, today, yesterday, -Nd)") from None
+
+
+@click.group(cls=Group)
+@click.option("--config", "config_path", envvar="SPENDSCOPE_CONFIG", type=click.Path(dir_okay=False),
+              help="spendscope.toml (default: $SPENDSCOPE_CONFIG, ./spendscope.toml, embedded defaults)")
+@click.option("--log-level", default=None, help="DEBUG, INFO, WARNING (default INFO)")
+@click.option("--debug", is_flag=True, help="show tracebacks of internal errors")
+@click.version_option(package_name="spendscope")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, log_level: str | None, debug: bool) -> None:
+    """GPU and cloud cost observability: GCP billing, Databricks DBUs, FOCUS files."""
+    logs.setup(log_level or ("DEBUG" if debug else None))
+    ctx.ensure_object(dict).update(config=config_path, debug=debug)
+
+
+# -- ingest -----------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--from-file", "files", multiple=True, type=click.Path(), help="ingest exported files (repeatable)")
+@click.option("--replace-by", type=click.Choice(["auto", "partition", "usage-day"]), default="auto",
+              show_default=True, help="GCP files: the day unit a file replaces")
+@click.pass_context
+def collect(ctx: click.Context, name: str, files: tuple[str, ...], replace_by: str) -> None:
+    """Run one collector now: gcp-billing, databricks, focus (or --from-file PATH...)."""
+    from collectors import load_all
+    from collectors.base import RunContext
+    from spendscope import ingest
+
+    registry = load_all()
+    try:
+        cls = registry.get(name)
+    except KeyError as exc:
+        raise click.BadParameter(str(exc.args[0]), param_hint="NAME") from None
+    settings = _settings(ctx)
+    collector = cls.from_settings(settings)
+    run_ctx = RunContext(settings=settings, warehouse=_warehouse(ctx), options={"replace_by": replace_by})
+    summary = ingest.run(collector, run_ctx, list(files) or None)
+    for line in summary.lines():
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--days", default=90, show_default=True, type=click.IntRange(1, 400))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--end", default=None, help="last day of data (default: yesterday)")
+@click.pass_context
+def demo(ctx: click.Context, days: int, seed: int, end: str | None) -> None:
+    """Write a deterministic sample dataset in the real upstream formats and ingest it."""
+    from spendscope.demo import run_demo
+
+    result = run_demo(_settings(ctx), days=days, seed=seed, end=_day(end), warehouse=_warehouse(ctx))
+    click.echo(str(result))
+
+
+# -- read -------------------------------------------------------------------------------------------
+
+
+def _emit(table: Any, fmt: str) -> None:
+    from spendscope.output import WRITERS
+
+    WRITERS[fmt](table, sys.stdout)
+
+
+@cli.command()
+@click.argument("sql")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.pass_context
+def query(ctx: click.Context, sql: str, fmt: str) -> None:
+    """Run BigQuery Standard SQL against the warehouse ('-' reads it from stdin)."""
+    text = sys.stdin.read() if sql == "-" else sql
+    if not text.strip():
+        raise QueryError("empty query")
+    _emit(_warehouse(ctx).query(text), fmt)
+
+
+@cli.command()
+@click.option("--by", "by", multiple=True, default=("provider",), show_default=True,
+              help="provider, platform, service, category, team, env, workload, project, account, sku, gpu, "
+                   "day, month (repeatable)")
+@click.option("--since", default=None, help="first reporting day (YYYY-MM-DD, yesterday, -30d)")
+@click.option("--until", default=None, help="last reporting day, inclusive")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.pass_context
+def costs(ctx: click.Context, by: tuple[str, ...], since: str | None, until: str | None, fmt: str) -> None:
+    """Cost summary from focus_costs, in billed USD, by reporting day in the configured time zone."""
+    from spendscope import costs as costs_mod
+
+    bad = [b for b in by if b not in costs_mod.DIMENSIONS]
+    if bad:
+        raise click.BadParameter(f"{', '.join(bad)}; valid: {', '.join(costs_mod.DIMENSIONS)}", param_hint="--by")
+    settings = _settings(ctx)
+    table = costs_mod.summary(_warehouse(ctx), list(by), _day(since), _day(until), settings.reporting.timezone)
+    _emit(table, fmt)
+    if fmt == "table" and table.num_rows:
+        total = sum(v or 0.0 for v in table.column("billed_cost").to_pylist())
+        unpriced = sum(v or 0 for v in table.column("unpriced").to_pylist())
+        click.echo(f"total billed: {total:,.2f} {settings.reporting.currency}"
+                   + (f"  ({unpriced} unpriced charge(s): set collectors.databricks.sku_prices)" if unpriced else ""))
+
+
+@cli.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """How far each source's data reaches, and the last ingest of each partition."""
+    from spendscope.costs import freshness
+
+    wh = _warehouse(ctx)
+    _emit(freshness(wh), "table")
+    state = wh.query("SELECT source, COUNT(*) AS partitions, MAX(watermark) AS watermark, "
+                     "MAX(ingested_at) AS last_ingest FROM ingest_state GROUP BY 1 ORDER BY 1")
+    if state.num_rows:
+        _emit(state, "table")
+
+
+@cli.group()
+def focus() -> None:
+    """FOCUS 1.2 export of the normalized costs."""
+
+
+@focus.command("export")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
+@click.option("--since", default=None)
+@click.option("--until", default=None)
+@click.pass_context
+def focus_export(ctx: click.Context, fmt: str, out: str, since: str | None, until: str | None) -> None:
+    """Write FOCUS 1.2 columns (plus x_ extensions) to a Parquet or CSV file."""
+    from exporters.focus_export import export_focus
+
+    n = export_focus(_warehouse(ctx), out, fmt, _day(since), _day(until))
+    click.echo(f"wrote {n} row(s) to {out}")
+
+
+# -- config -----------------------------------------------------------------------------------------
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Validate the config file or print its JSON Schema."""
+
+
+@config_group.command("check")
+@click.pass_context
+def config_check(ctx: click.Context) -> None:
+    """Validate the config (exit 2 with the key and line on error)."""
+    settings = _settings(ctx)
+    enabled = [n for n, c in settings.collectors if getattr(c, "enabled", False)]
+    click.echo(f"ok: {settings.source or 'embedded defaults'}; engine={settings.warehouse.engine}; "
+               f"collectors enabled: {', '.join(enabled) or 'none'}")
+
+
+@config_group.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of spendscope.toml."""
+    click.echo(json.dumps(config_mod.Settings.model_json_schema(), indent=2))
+
+
+# -- processes --------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="run every enabled job once, then exit")
+@click.pass_context
+def run(ctx: click.Context, once: bool) -> None:
+    """The daemon: every enabled collector on its interval, then derived tables; stops on SIGTERM/SIGINT."""
+    from spendscope.scheduler import Daemon
+
+    daemon = Daemon(_settings(ctx), _warehouse(ctx))
+    if once:
+        failed = daemon.run_all_once()
+        sys.exit(1 if failed else 0)
+    daemon.serve_forever()
+
+
+@cli.command()
+@click.option("--port", type=int, default=None, help="Streamlit port (default from config, 8501)")
+@click.option("--no-demo", is_flag=True, help="do not load demo data into an empty warehouse")
+@click.pass_context
+def up(ctx: click.Context, port: int | None, no_demo: bool) -> None:
+    """Daemon + the Streamlit app; loads demo data first when the warehouse is empty."""
+    from spendscope.up import run_stack
+
+    run_stack(_settings(ctx), _warehouse(ctx), port=port, demo=not no_demo)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="spendscope", standalone_mode=True)
+    except ConfigError as exc:  # raised while click resolves options, before Group.invoke
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The daemon (`spendscope run`): apscheduler jobs for every enabled collector and lake upkeep.
+
+Each job is coalesced, never overlaps itself (max_instances=1) and has a misfire grace; a failing job
+is logged and marked down in `health` while every other job goes on. SIGTERM/SIGINT stop it cleanly:
+no new runs start, running ones finish their current write (a Delta commit is all-or-nothing anyway).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from collectors import load_all
+from collectors.base import Collector, RunContext
+from exporters.warehouse.engine import Warehouse
+from spendscope import ingest
+from spendscope.clock import Clock, system_clock
+from spendscope.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobHealth:
+    """What the daemon knows of one job; later exposed as spendscope_collector_up and friends."""
+
+    up: bool | None = None
+    runs: int = 0
+    failures: int = 0
+    consecutive_failures: int = 0
+    last_success: dt.datetime | None = None
+    last_error: str | None = None
+    last_duration_s: float | None = None
+    last_rows: int = 0
+
+
+@dataclass
+class Job:
+    name: str
+    func: Callable[[], int]
+    interval_minutes: float
+    misfire_grace_seconds: int = 300
+    health: JobHealth = field(default_factory=JobHealth)
+
+
+class Daemon:
+    """Schedules collectors and maintenance over one warehouse; `serve_forever` blocks until a signal."""
+
+    def __init__(self, settings: Settings, warehouse: Warehouse, clock: Clock = system_clock,
+                 collectors: list[Collector] | None = None) -> None:
+        self.settings = settings
+        self.warehouse = warehouse
+        self.clock = clock
+        self.stopping = threading.Event()
+        if collectors is None:
+            registry = load_all()
+            collectors = [registry.get(n).from_settings(settings) for n in registry.names()]
+        self.jobs: dict[str, Job] = {}
+        for c in collectors:
+            if c.enabled(settings):
+                cfg = getattr(settings.collectors, c.name.replace("-", "_"), None)
+                grace = getattr(cfg, "misfire_grace_seconds", 300)
+                self.add_job(Job(c.name, self._collector_job(c), c.interval_minutes(settings), grace))
+        if warehouse.engine == "duckdb":
+            self.add_job(Job("lake-maintenance", self._maintenance, interval_minutes=24 * 60))
+        self.scheduler: BackgroundScheduler | None = None
+
+    def add_job(self, job: Job) -> None:
+        self.jobs[job.name] = job
+
+    def _collector_job(self, collector: Collector) -> Callable[[], int]:
+        def run() -> int:
+            ctx = RunContext(settings=self.settings, warehouse=self.warehouse, clock=self.clock)
+            summary = ingest.run(collector, ctx)
+            for line in summary.lines():
+                log.info("job:%s %s", collector.name, line.strip())
+            return summary.total_rows
+
+        return run
+
+    def _maintenance(self) -> int:
+        from exporters.warehouse.maintenance import compact_all
+
+        return compact_all(self.warehouse)
+
+    def run_job(self, name: str) -> bool:
+        """Run one job now, recording its health; never raises (one failing job must not stop the rest)."""
+        job = self.jobs[name]
+        started = time.monotonic()
+        job.health.runs += 1
+        try:
+            rows = job.func()
+        except Exception as exc:  # every failure is contained here; the message says what failed
+            job.health.failures += 1
+            job.health.consecutive_failures += 1
+            job.health.up = False
+            job.health.last_error = f"{type(exc).__name__}: {exc}"
+            log.error("job:%s status:failed error:%s", name, job.health.last_error,
+                      exc_info=not _expected(exc))
+            return False
+        finally:
+            job.health.last_duration_s = time.monotonic() - started
+        job.health.up = True
+        job.health.consecutive_failures = 0
+        job.health.last_success = self.clock()
+        job.health.last_rows = rows
+        log.info("job:%s status:ok rows:%s seconds:%.1f", name, rows, job.health.last_duration_s)
+        return True
+
+    def run_all_once(self) -> list[str]:
+        """Run every job once in order; returns the names that failed."""
+        return [name for name in list(self.jobs) if not self.run_job(name)]
+
+    def start(self) -> BackgroundScheduler:
+        """Start the scheduler in background threads; each job first runs right away."""
+        scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(max(2, len(self.jobs)))},
+                                        timezone="UTC")
+        now = dt.datetime.now(dt.UTC)
+        for job in self.jobs.values():
+            scheduler.add_job(self.run_job, IntervalTrigger(minutes=job.interval_minutes), args=[job.name],
+                              id=job.name, name=job.name, coalesce=True, max_instances=1,
+                              misfire_grace_time=job.misfire_grace_seconds, next_run_time=now)
+        scheduler.start()
+        self.scheduler = scheduler
+        log.info("daemon:started jobs:%s", ",".join(self.jobs) or "none")
+        return scheduler
+
+    def stop(self, wait: bool = True) -> None:
+        self.stopping.set()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=wait)
+        log.info("daemon:stopped")
+
+    def serve_forever(self, install_signals: bool = True) -> None:
+        """Run until SIGTERM/SIGINT (or `stop()` from another thread)."""
+        if install_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._on_signal)
+        self.start()
+        try:
+            while not self.stopping.wait(1.0):
+                pass
+        finally:
+            self.stop(wait=True)
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        log.info("daemon:signal %s, shutting down", signal.Signals(signum).name)
+        self.stopping.set()
+
+
+def _expected(exc: Exception) -> bool:
+    from spendscope.errors import SpendscopeError
+
+    return isinstance(exc, SpendscopeError)

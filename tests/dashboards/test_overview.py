@@ -1,0 +1,57 @@
+"""The Streamlit app through Streamlit's AppTest: empty warehouse page, and the overview with data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from exporters.warehouse.duckdb import DuckDbLake
+
+APP = str(Path(__file__).parents[2] / "app.py")
+
+
+@pytest.fixture
+def app_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cfg = tmp_path / "spendscope.toml"
+    cfg.write_text(f'home = "{tmp_path}/home"\n[warehouse]\npath = "{tmp_path}/lake"\n')
+    monkeypatch.setenv("SPENDSCOPE_CONFIG", str(cfg))
+    return tmp_path / "lake"
+
+
+def run_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_empty_warehouse_shows_a_friendly_page(app_config: Path) -> None:
+    at = run_app()
+    assert any("No data yet" in i.value and "spendscope demo" in i.value for i in at.info)
+
+
+def test_overview_shows_month_to_date_and_daily_spend(app_config: Path) -> None:
+    today = dt.date.today()
+    rows = []
+    for back in range(0, 20):
+        day = today - dt.timedelta(days=back)
+        ts = dt.datetime.combine(day, dt.time(20), tzinfo=dt.UTC)  # midday in Los Angeles
+        rows.append({"BilledCost": 100.0, "ProviderName": "Google Cloud", "ServiceName": "Compute Engine",
+                     "ChargePeriodStart": ts, "ChargePeriodEnd": ts, "x_SourceTable": "t", "_day": day})
+        rows.append({"BilledCost": 50.0, "ProviderName": "Databricks", "ServiceName": "Jobs Compute",
+                     "ChargePeriodStart": ts, "ChargePeriodEnd": ts, "x_SourceTable": "t", "_day": day})
+    DuckDbLake(app_config).replace("focus_costs", pa.Table.from_pylist(rows), [{"x_SourceTable": "t"}])
+    at = run_app()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Yesterday"] == "$150"
+    mtd_days = min(today.day, 20)  # rows reach back 20 days
+    assert metrics["Month to date"] == f"${150 * mtd_days:,.0f}"
+    assert [s.value for s in at.subheader][:2] == ["Daily spend by provider", "Daily spend by service"]
+    tables = [df.value for df in at.dataframe]
+    by_provider = tables[0]
+    assert set(by_provider["provider"]) == {"Google Cloud", "Databricks"}
+    assert by_provider.groupby("provider")["billed_cost"].sum()["Databricks"] == pytest.approx(50.0 * 20)
