@@ -44,8 +44,12 @@ def render() -> None:
         return
     mtd = data.month_to_date(today, version)
     a, b, c = st.columns(3)
-    a.metric("Month to date", f"${mtd['mtd']:,.0f}", delta=f"{mtd['mtd'] - mtd['prev_mtd']:,.0f} vs last month",
-             delta_color="inverse")
+    a.metric(
+        "Month to date",
+        f"${mtd['mtd']:,.0f}",
+        delta=f"{mtd['mtd'] - mtd['prev_mtd']:,.0f} vs last month",
+        delta_color="inverse",
+    )
     b.metric("Yesterday", f"${mtd['yesterday']:,.0f}")
     days_elapsed = max(1, (today - today.replace(day=1)).days + 1)
     c.metric("Daily burn (MTD avg)", f"${mtd['mtd'] / days_elapsed:,.0f}")

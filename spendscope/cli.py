@@ -48,7 +48,8 @@ def _settings(ctx: click.Context) -> config_mod.Settings:
     obj = ctx.ensure_object(dict)
     if "settings" not in obj:
         obj["settings"] = config_mod.load(obj.get("config"))
-    return obj["settings"]  # type: ignore[no-any-return]
+    settings: config_mod.Settings = obj["settings"]
+    return settings
 
 
 def _warehouse(ctx: click.Context) -> Any:
@@ -72,8 +73,13 @@ def _day(value: str | None) -> dt.date | None:
 
 
 @click.group(cls=Group)
-@click.option("--config", "config_path", envvar="SPENDSCOPE_CONFIG", type=click.Path(dir_okay=False),
-              help="spendscope.toml (default: $SPENDSCOPE_CONFIG, ./spendscope.toml, embedded defaults)")
+@click.option(
+    "--config",
+    "config_path",
+    envvar="SPENDSCOPE_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="spendscope.toml (default: $SPENDSCOPE_CONFIG, ./spendscope.toml, embedded defaults)",
+)
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING (default INFO)")
 @click.option("--debug", is_flag=True, help="show tracebacks of internal errors")
 @click.version_option(package_name="spendscope")
@@ -89,12 +95,27 @@ def cli(ctx: click.Context, config_path: str | None, log_level: str | None, debu
 
 @cli.command()
 @click.argument("name")
-@click.option("--from-file", "files", multiple=True, type=click.Path(), help="ingest exported files (repeatable)")
-@click.option("--replace-by", type=click.Choice(["auto", "partition", "usage-day"]), default="auto",
-              show_default=True, help="GCP files: the day unit a file replaces")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--from-file",
+    "from_file",
+    is_flag=True,
+    help="ingest the exported files given as PATH... instead of the live source",
+)
+@click.option(
+    "--replace-by",
+    type=click.Choice(["auto", "partition", "usage-day"]),
+    default="auto",
+    show_default=True,
+    help="GCP files: the day unit a file replaces",
+)
 @click.pass_context
-def collect(ctx: click.Context, name: str, files: tuple[str, ...], replace_by: str) -> None:
-    """Run one collector now: gcp-billing, databricks, focus (or --from-file PATH...)."""
+def collect(ctx: click.Context, name: str, paths: tuple[str, ...], from_file: bool, replace_by: str) -> None:
+    """Run one collector now: gcp-billing, databricks, focus; or ingest files: --from-file PATH..."""
+    if paths and not from_file:
+        raise click.UsageError("file paths need --from-file (spendscope collect NAME --from-file PATH...)")
+    if from_file and not paths:
+        raise click.UsageError("--from-file needs at least one PATH")
     from collectors import load_all
     from collectors.base import RunContext
     from spendscope import ingest
@@ -107,7 +128,7 @@ def collect(ctx: click.Context, name: str, files: tuple[str, ...], replace_by: s
     settings = _settings(ctx)
     collector = cls.from_settings(settings)
     run_ctx = RunContext(settings=settings, warehouse=_warehouse(ctx), options={"replace_by": replace_by})
-    summary = ingest.run(collector, run_ctx, list(files) or None)
+    summary = ingest.run(collector, run_ctx, list(paths) or None)
     for line in summary.lines():
         click.echo(line)
 
@@ -147,9 +168,15 @@ def query(ctx: click.Context, sql: str, fmt: str) -> None:
 
 
 @cli.command()
-@click.option("--by", "by", multiple=True, default=("provider",), show_default=True,
-              help="provider, platform, service, category, team, env, workload, project, account, sku, gpu, "
-                   "day, month (repeatable)")
+@click.option(
+    "--by",
+    "by",
+    multiple=True,
+    default=("provider",),
+    show_default=True,
+    help="provider, platform, service, category, team, env, workload, project, account, sku, gpu, "
+    "day, month (repeatable)",
+)
 @click.option("--since", default=None, help="first reporting day (YYYY-MM-DD, yesterday, -30d)")
 @click.option("--until", default=None, help="last reporting day, inclusive")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
@@ -167,8 +194,10 @@ def costs(ctx: click.Context, by: tuple[str, ...], since: str | None, until: str
     if fmt == "table" and table.num_rows:
         total = sum(v or 0.0 for v in table.column("billed_cost").to_pylist())
         unpriced = sum(v or 0 for v in table.column("unpriced").to_pylist())
-        click.echo(f"total billed: {total:,.2f} {settings.reporting.currency}"
-                   + (f"  ({unpriced} unpriced charge(s): set collectors.databricks.sku_prices)" if unpriced else ""))
+        click.echo(
+            f"total billed: {total:,.2f} {settings.reporting.currency}"
+            + (f"  ({unpriced} unpriced charge(s): set collectors.databricks.sku_prices)" if unpriced else "")
+        )
 
 
 @cli.command()
@@ -179,8 +208,10 @@ def status(ctx: click.Context) -> None:
 
     wh = _warehouse(ctx)
     _emit(freshness(wh), "table")
-    state = wh.query("SELECT source, COUNT(*) AS partitions, MAX(watermark) AS watermark, "
-                     "MAX(ingested_at) AS last_ingest FROM ingest_state GROUP BY 1 ORDER BY 1")
+    state = wh.query(
+        "SELECT source, COUNT(*) AS partitions, MAX(watermark) AS watermark, "
+        "MAX(ingested_at) AS last_ingest FROM ingest_state GROUP BY 1 ORDER BY 1"
+    )
     if state.num_rows:
         _emit(state, "table")
 
@@ -200,7 +231,7 @@ def focus_export(ctx: click.Context, fmt: str, out: str, since: str | None, unti
     """Write FOCUS 1.2 columns (plus x_ extensions) to a Parquet or CSV file."""
     from exporters.focus_export import export_focus
 
-    n = export_focus(_warehouse(ctx), out, fmt, _day(since), _day(until))
+    n = export_focus(_warehouse(ctx), out, "csv" if fmt == "csv" else "parquet", _day(since), _day(until))
     click.echo(f"wrote {n} row(s) to {out}")
 
 
@@ -218,8 +249,10 @@ def config_check(ctx: click.Context) -> None:
     """Validate the config (exit 2 with the key and line on error)."""
     settings = _settings(ctx)
     enabled = [n for n, c in settings.collectors if getattr(c, "enabled", False)]
-    click.echo(f"ok: {settings.source or 'embedded defaults'}; engine={settings.warehouse.engine}; "
-               f"collectors enabled: {', '.join(enabled) or 'none'}")
+    click.echo(
+        f"ok: {settings.source or 'embedded defaults'}; engine={settings.warehouse.engine}; "
+        f"collectors enabled: {', '.join(enabled) or 'none'}"
+    )
 
 
 @config_group.command("schema")

@@ -88,8 +88,14 @@ def month_to_date(wh: Warehouse, today: dt.date, tz: str) -> dict[str, float]:
     """
     row = wh.query(
         sql,
-        {"tz": tz, "first": first, "today": today, "yesterday": today - dt.timedelta(days=1),
-         "prev_first": prev_first, "prev_same": prev_same},
+        {
+            "tz": tz,
+            "first": first,
+            "today": today,
+            "yesterday": today - dt.timedelta(days=1),
+            "prev_first": prev_first,
+            "prev_same": prev_same,
+        },
     ).to_pylist()[0]
     return {k: float(v or 0.0) for k, v in row.items()}
 

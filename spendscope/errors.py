@@ -40,3 +40,9 @@ class QueryError(SpendscopeError):
     """A user query failed to parse, transpile or run."""
 
     exit_code = 5
+
+
+class WriteConflictError(SpendscopeError):
+    """Another process replaced the same partitions at the same moment; running the command again resolves it."""
+
+    exit_code = 6

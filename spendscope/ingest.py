@@ -41,8 +41,10 @@ class IngestSummary:
         if self.derived_rows:
             out.append(f"  focus_costs: {self.derived_rows} row(s) derived")
         if self.quarantined:
-            out.append(f"  quarantined: {len(self.quarantined)} row(s) (see: spendscope query "
-                       "\"SELECT * FROM quarantine ORDER BY quarantined_at DESC\")")
+            out.append(
+                f"  quarantined: {len(self.quarantined)} row(s) (see: spendscope query "
+                '"SELECT * FROM quarantine ORDER BY quarantined_at DESC")'
+            )
             for q in self.quarantined[:5]:
                 where = f"{q.file}:{q.line}" if q.line is not None else q.file
                 out.append(f"    {where}: {q.reason}")
@@ -63,9 +65,7 @@ def _days(keys: Sequence[dict[str, object]] | Sequence[object]) -> set[dt.date]:
 def run(collector: Collector, ctx: RunContext, paths: Sequence[str] | None = None) -> IngestSummary:
     """Run `collector` (its live source, or `paths`) to completion and write everything it yields."""
     summary = IngestSummary(collector=collector.name)
-    items: Iterator[Batch | Quarantined] = (
-        collector.collect_files(ctx, paths) if paths else collector.collect(ctx)
-    )
+    items: Iterator[Batch | Quarantined] = collector.collect_files(ctx, paths) if paths else collector.collect(ctx)
     touched: dict[str, set[dt.date] | None] = {}
     try:
         for item in items:
@@ -77,18 +77,28 @@ def run(collector: Collector, ctx: RunContext, paths: Sequence[str] | None = Non
             summary.partitions[item.table] = summary.partitions.get(item.table, 0) + len(item.keys)
             if item.state:
                 _record_state(ctx, item.state)
-            days = _days(list(item.keys))
-            if days and touched.get(item.table, set()) is not None:
-                touched.setdefault(item.table, set()).update(days)  # type: ignore[union-attr]
-            else:
-                touched[item.table] = None  # keys not by day: rebuild the table's derived rows whole
-        for table, days in touched.items():
-            summary.derived_rows += refresh_focus(ctx.warehouse, table, days)
+            _touch(touched, item.table, _days(list(item.keys)))
     finally:
-        # Quarantined rows are written even when a later batch fails: they are never lost.
-        if summary.quarantined:
-            _write_quarantine(ctx, summary.quarantined)
+        # Even when a later batch fails, what was committed gets its derived rows, and quarantined
+        # rows are written: nothing half-visible, nothing lost.
+        try:
+            summary.derived_rows += _derive(ctx, touched)
+        finally:
+            if summary.quarantined:
+                _write_quarantine(ctx, summary.quarantined)
     return summary
+
+
+def _touch(touched: dict[str, set[dt.date] | None], table: str, days: set[dt.date]) -> None:
+    seen = touched.get(table, set())
+    # Keys not by day (a price list, a whole source): rebuild the table's derived rows whole.
+    touched[table] = seen | days if days and seen is not None else None
+
+
+def _derive(ctx: RunContext, touched: dict[str, set[dt.date] | None]) -> int:
+    if "databricks_list_prices" in touched:
+        touched.pop("databricks_usage", None)  # the price refresh re-derives every usage day already
+    return sum(refresh_focus(ctx.warehouse, table, days) for table, days in touched.items())
 
 
 def _record_state(ctx: RunContext, rows: Sequence[dict[str, object]]) -> None:
@@ -103,8 +113,16 @@ def _write_quarantine(ctx: RunContext, rows: list[Quarantined]) -> None:
     now = ctx.now()
     table = pa.Table.from_pylist(
         [
-            {"table_name": q.table, "file": q.file, "line": q.line, "reason": q.reason,
-             "raw": q.raw[:10_000], "quarantined_at": now, "_day": now.date(), "_source": q.file}
+            {
+                "table_name": q.table,
+                "file": q.file,
+                "line": q.line,
+                "reason": q.reason,
+                "raw": q.raw[:10_000],
+                "quarantined_at": now,
+                "_day": now.date(),
+                "_source": q.file,
+            }
             for q in rows
         ],
         schema=TABLES["quarantine"].schema,

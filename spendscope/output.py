@@ -37,13 +37,15 @@ def write_table(table: pa.Table, out: TextIO, max_rows: int | None = 200) -> Non
     names = table.column_names
     rows = table.slice(0, max_rows).to_pylist() if max_rows else table.to_pylist()
     cells = [[_cell(n, r[n]) for n in names] for r in rows]
-    numeric = [pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_decimal(f.type)
-               for f in table.schema]
+    numeric = [
+        pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_decimal(f.type) for f in table.schema
+    ]
     widths = [max([len(n)] + [len(c[i]) for c in cells]) for i, n in enumerate(names)]
 
     def line(values: list[str]) -> str:
-        return "  ".join(v.rjust(w) if num else v.ljust(w)
-                         for v, w, num in zip(values, widths, numeric, strict=True)).rstrip()
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)
+        ).rstrip()
 
     out.write(line(names) + "\n")
     out.write("  ".join("-" * w for w in widths) + "\n")

@@ -56,8 +56,13 @@ class Job:
 class Daemon:
     """Schedules collectors and maintenance over one warehouse; `serve_forever` blocks until a signal."""
 
-    def __init__(self, settings: Settings, warehouse: Warehouse, clock: Clock = system_clock,
-                 collectors: list[Collector] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        warehouse: Warehouse,
+        clock: Clock = system_clock,
+        collectors: list[Collector] | None = None,
+    ) -> None:
         self.settings = settings
         self.warehouse = warehouse
         self.clock = clock
@@ -105,8 +110,7 @@ class Daemon:
             job.health.consecutive_failures += 1
             job.health.up = False
             job.health.last_error = f"{type(exc).__name__}: {exc}"
-            log.error("job:%s status:failed error:%s", name, job.health.last_error,
-                      exc_info=not _expected(exc))
+            log.error("job:%s status:failed error:%s", name, job.health.last_error, exc_info=not _expected(exc))
             return False
         finally:
             job.health.last_duration_s = time.monotonic() - started
@@ -123,13 +127,22 @@ class Daemon:
 
     def start(self) -> BackgroundScheduler:
         """Start the scheduler in background threads; each job first runs right away."""
-        scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(max(2, len(self.jobs)))},
-                                        timezone="UTC")
+        scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max(2, len(self.jobs)))}, timezone="UTC"
+        )
         now = dt.datetime.now(dt.UTC)
         for job in self.jobs.values():
-            scheduler.add_job(self.run_job, IntervalTrigger(minutes=job.interval_minutes), args=[job.name],
-                              id=job.name, name=job.name, coalesce=True, max_instances=1,
-                              misfire_grace_time=job.misfire_grace_seconds, next_run_time=now)
+            scheduler.add_job(
+                self.run_job,
+                IntervalTrigger(minutes=job.interval_minutes),
+                args=[job.name],
+                id=job.name,
+                name=job.name,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=job.misfire_grace_seconds,
+                next_run_time=now,
+            )
         scheduler.start()
         self.scheduler = scheduler
         log.info("daemon:started jobs:%s", ",".join(self.jobs) or "none")

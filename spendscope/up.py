@@ -28,11 +28,19 @@ def streamlit_command(settings: Settings, port: int | None) -> list[str]:
     if not APP.is_file():
         raise ConfigError(f"app.py not found at {APP}; run from a spendscope checkout")
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.headless", "true",
-        "--server.address", settings.app.host,
-        "--server.port", str(port or settings.app.port),
-        "--browser.gatherUsageStats", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless",
+        "true",
+        "--server.address",
+        settings.app.host,
+        "--server.port",
+        str(port or settings.app.port),
+        "--browser.gatherUsageStats",
+        "false",
     ]
 
 

@@ -17,9 +17,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.model_validate(
-        {"home": str(tmp_path / "home"), "warehouse": {"path": str(tmp_path / "lake")}}
-    )
+    return Settings.model_validate({"home": str(tmp_path / "home"), "warehouse": {"path": str(tmp_path / "lake")}})
 
 
 @pytest.fixture
@@ -29,4 +27,6 @@ def lake(settings: Settings) -> DuckDbLake:
 
 @pytest.fixture
 def ctx(settings: Settings, lake: DuckDbLake) -> RunContext:
-    return RunContext(settings=settings, warehouse=lake, clock=fixed_clock(dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)))
+    return RunContext(
+        settings=settings, warehouse=lake, clock=fixed_clock(dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC))
+    )

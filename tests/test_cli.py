@@ -29,10 +29,26 @@ def seed_focus(lake_path: Path) -> None:
     """Two providers' costs straight into focus_costs (the table `costs` reads)."""
     ts = dt.datetime(2026, 11, 3, 20, tzinfo=dt.UTC)  # 12:00 in Los Angeles: reporting day 2026-11-03
     rows = [
-        {"BilledCost": 10.0, "ListCost": 12.0, "ProviderName": "Google Cloud", "ServiceName": "Compute Engine",
-         "x_Team": "ml", "ChargePeriodStart": ts, "x_SourceTable": "t", "_day": ts.date()},
-        {"BilledCost": 5.5, "ListCost": 5.5, "ProviderName": "Databricks", "ServiceName": "Jobs Compute",
-         "x_Team": None, "ChargePeriodStart": ts, "x_SourceTable": "t", "_day": ts.date()},
+        {
+            "BilledCost": 10.0,
+            "ListCost": 12.0,
+            "ProviderName": "Google Cloud",
+            "ServiceName": "Compute Engine",
+            "x_Team": "ml",
+            "ChargePeriodStart": ts,
+            "x_SourceTable": "t",
+            "_day": ts.date(),
+        },
+        {
+            "BilledCost": 5.5,
+            "ListCost": 5.5,
+            "ProviderName": "Databricks",
+            "ServiceName": "Jobs Compute",
+            "x_Team": None,
+            "ChargePeriodStart": ts,
+            "x_SourceTable": "t",
+            "_day": ts.date(),
+        },
     ]
     DuckDbLake(lake_path).replace("focus_costs", pa.Table.from_pylist(rows), [{"x_SourceTable": "t"}])
 
@@ -40,8 +56,13 @@ def seed_focus(lake_path: Path) -> None:
 def run_cli(cfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The installed console script, as a user runs it."""
     exe = Path(sys.executable).with_name("spendscope")
-    return subprocess.run([str(exe), "--config", str(cfg), *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "SPENDSCOPE_LOG_LEVEL": "WARNING"})
+    return subprocess.run(
+        [str(exe), "--config", str(cfg), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SPENDSCOPE_LOG_LEVEL": "WARNING"},
+    )
 
 
 def test_bad_config_exits_2_with_the_key_and_no_traceback(tmp_path: Path) -> None:
@@ -71,8 +92,9 @@ def test_query_formats(tmp_path: Path) -> None:
     runner = CliRunner()
     as_json = json.loads(runner.invoke(cli, ["--config", str(cfg), "query", sql, "--format", "json"]).output)
     assert as_json == [{"p": "Databricks", "cost": 5.5}, {"p": "Google Cloud", "cost": 10.0}]
-    as_csv = list(csv.DictReader(io.StringIO(runner.invoke(cli, ["--config", str(cfg), "query", sql,
-                                                                 "--format", "csv"]).output)))
+    as_csv = list(
+        csv.DictReader(io.StringIO(runner.invoke(cli, ["--config", str(cfg), "query", sql, "--format", "csv"]).output))
+    )
     assert [r["p"] for r in as_csv] == ["Databricks", "Google Cloud"]
     table = runner.invoke(cli, ["--config", str(cfg), "query", sql]).output
     assert "Google Cloud" in table and "10.00" in table and "(2 rows)" in table
@@ -82,8 +104,22 @@ def test_costs_by_provider_and_team_with_a_window(tmp_path: Path) -> None:
     cfg = write_config(tmp_path)
     seed_focus(tmp_path / "lake")
     runner = CliRunner()
-    out = runner.invoke(cli, ["--config", str(cfg), "costs", "--by", "team", "--since", "2026-11-03",
-                              "--until", "2026-11-03", "--format", "json"])
+    out = runner.invoke(
+        cli,
+        [
+            "--config",
+            str(cfg),
+            "costs",
+            "--by",
+            "team",
+            "--since",
+            "2026-11-03",
+            "--until",
+            "2026-11-03",
+            "--format",
+            "json",
+        ],
+    )
     assert out.exit_code == 0, out.output
     assert {r["team"]: r["billed_cost"] for r in json.loads(out.output)} == {"ml": 10.0, "(untagged)": 5.5}
     outside = runner.invoke(cli, ["--config", str(cfg), "costs", "--since", "2026-11-04", "--format", "json"])

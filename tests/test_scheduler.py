@@ -91,8 +91,12 @@ def test_sigterm_stops_the_daemon_cleanly(tmp_path: Path) -> None:
     cfg = tmp_path / "spendscope.toml"
     cfg.write_text(f'home = "{tmp_path}/home"\n[warehouse]\npath = "{tmp_path}/lake"\n')
     exe = Path(sys.executable).with_name("spendscope")
-    proc = subprocess.Popen([str(exe), "--config", str(cfg), "run"], stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "SPENDSCOPE_LOG_LEVEL": "INFO"})
+    proc = subprocess.Popen(
+        [str(exe), "--config", str(cfg), "run"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SPENDSCOPE_LOG_LEVEL": "INFO"},
+    )
     assert proc.stderr is not None
     for line in proc.stderr:
         if "daemon:started" in line:

@@ -1,0 +1,1 @@
+"""Databricks cost collector: system.billing usage and list prices, live (Statement API) or from files."""

@@ -1,4 +1,4 @@
-"""Pure cell parsers for Databricks exports: timestamps, numbers, and MAP/STRUCT cells in their common text forms.
+"""Pure cell parsers for Databricks exports: timestamps, numbers, MAP/STRUCT cells in their usual text forms.
 
 One exported table reaches us in many spellings: the Statement API gives strings, a notebook's CSV
 download gives JSON text, pandas writes Python reprs, Spark's `CAST(map AS STRING)` gives `{k -> v}`,

@@ -156,4 +156,3 @@ def detect(export: Export) -> Kind | None:
     if missing:
         raise MissingColumnsError(export.path, missing)
     return kind
-

@@ -1,4 +1,4 @@
-"""Pure: one upstream record (any source's spelling) → one canonical row of `databricks_usage` / `_list_prices`.
+"""Pure: one upstream record, in any source's spelling → a canonical databricks_usage / _list_prices row.
 
 The Statement API, CSV/JSON/Parquet exports and the legacy billable-usage CSV all end here, so the
 stored rows are the same whatever the source. A malformed record raises `CellError` (the quarantine
@@ -130,9 +130,7 @@ def _pricing(rec: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def build(
-    kind: str, records: Iterable[Numbered], source: str, where: str
-) -> tuple[pa.Table, list[Quarantined]]:
+def build(kind: str, records: Iterable[Numbered], source: str, where: str) -> tuple[pa.Table, list[Quarantined]]:
     """Rows of `kind` ('usage' or 'list_prices') as a conforming Arrow table, bad records quarantined."""
     table = "databricks_usage" if kind == "usage" else "databricks_list_prices"
     convert = usage_row if kind == "usage" else price_row
@@ -150,10 +148,7 @@ def build(
 
 def provenance(row: dict[str, Any], source: str) -> dict[str, Any]:
     """Fill `_day` (usage_date; a price's start date) and `_source`."""
-    if "usage_date" in row:
-        day = row["usage_date"]
-    else:
-        day = row["price_start_time"].date()
+    day = row["usage_date"] if "usage_date" in row else row["price_start_time"].date()
     return {**row, "_day": day, "_source": source}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ from spendscope.errors import SourceError
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
-    from databricks.sdk.service.sql import StatementResponse
+    from databricks.sdk.service.sql import ResultData, StatementResponse
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class StatementResult:
 
     statement_id: str
     columns: list[tuple[str, str]]
-    rows: Iterator[list[str | None]]
+    rows: Iterator[Sequence[str | None]]
     truncated: bool = False
 
 
@@ -45,6 +45,7 @@ class StatementRunner:
         wait_timeout_seconds: int = 30,
         poll_seconds: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
+        max_wait_seconds: float = 1800.0,
     ) -> None:
         self.client = client
         self.warehouse_id = warehouse_id
@@ -52,6 +53,8 @@ class StatementRunner:
         self.wait_timeout = f"{min(50, max(5, wait_timeout_seconds))}s"
         self.poll_seconds = poll_seconds
         self.sleep = sleep
+        # A warehouse that never starts must not hang the daemon: cancel and report after this long.
+        self.max_wait_seconds = max_wait_seconds
 
     def run(self, statement: str, params: Mapping[str, Param] | None = None) -> StatementResult:
         """Execute `statement` with named `:params` and return its result once it has SUCCEEDED."""
@@ -70,9 +73,14 @@ class StatementRunner:
             ),
         )
         statement_id = resp.statement_id or ""
+        waited = 0.0
         while _state(resp) in ("PENDING", "RUNNING"):
+            if waited >= self.max_wait_seconds:
+                self._call("cancel_execution", self.client.statement_execution.cancel_execution, statement_id)
+                raise SourceError(f"databricks: statement {statement_id} still {_state(resp)} after {waited:.0f}s")
             log.debug("statement:%s state:%s", statement_id, _state(resp))
             self.sleep(self.poll_seconds)
+            waited += self.poll_seconds
             resp = self._call("get_statement", lambda: self.client.statement_execution.get_statement(statement_id))
         state = _state(resp)
         if state != "SUCCEEDED":
@@ -85,8 +93,8 @@ class StatementRunner:
         truncated = bool(manifest and manifest.truncated)
         return StatementResult(statement_id, columns, self._rows(statement_id, resp), truncated)
 
-    def _rows(self, statement_id: str, resp: StatementResponse) -> Iterator[list[str | None]]:
-        result = resp.result
+    def _rows(self, statement_id: str, resp: StatementResponse) -> Iterator[Sequence[str | None]]:
+        result: ResultData | None = resp.result
         while result is not None:
             yield from result.data_array or []
             nxt = result.next_chunk_index
@@ -94,16 +102,18 @@ class StatementRunner:
                 return
             result = self._call(
                 "get_statement_result_chunk_n",
-                lambda n=nxt: self.client.statement_execution.get_statement_result_chunk_n(statement_id, n),
+                self.client.statement_execution.get_statement_result_chunk_n,
+                statement_id,
+                nxt,
             )
 
     @staticmethod
-    def _call(what: str, fn: Callable[[], Any]) -> Any:
+    def _call(what: str, fn: Callable[..., Any], *args: Any) -> Any:
         """Run one SDK call; any SDK or transport failure becomes a SourceError naming the call."""
         from databricks.sdk.errors import DatabricksError
 
         try:
-            return fn()
+            return fn(*args)
         except DatabricksError as exc:
             raise SourceError(f"databricks: {what} failed: {exc}") from None
         except (OSError, ValueError) as exc:

@@ -36,7 +36,7 @@ def canonical_name(raw: str) -> str | None:
 
 
 def map_header(names: Sequence[str]) -> dict[str, int]:
-    """FOCUS column → position in `names`; the first spelling wins, unknown (x_, oci_ …) columns are ignored."""
+    """FOCUS column → position in `names`; first spelling wins; unknown (x_, oci_ …) columns are ignored."""
     found: dict[str, int] = {}
     for i, raw in enumerate(names):
         name = canonical_name(raw)

@@ -75,8 +75,8 @@ def parse_timestamps(arr: pa.Array) -> tuple[pa.Array, Errors]:
     if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_null(t):
         # Naive timestamps cast to a UTC type keep their value, i.e. they are read as UTC.
         return pc.cast(arr, TS, safe=False), []
-    s = _strings(arr)
-    s = pc.replace_substring_regex(s, r"(?i)\s*UTC$", "Z")  # BigQuery CSV: 2025-01-01 08:00:00 UTC
+    given = _strings(arr)
+    s = pc.replace_substring_regex(given, r"(?i)\s*UTC$", "Z")  # BigQuery CSV: 2025-01-01 08:00:00 UTC
     s = pc.replace_substring_regex(s, r"^(\d{4}-\d{2}-\d{2})$", r"\1T00:00:00")
     s = pc.replace_substring_regex(s, r"^(\d{4}-\d{2}-\d{2})[ tT]", r"\1T")
     s = pc.replace_substring_regex(s, r"z$", "Z")
@@ -84,7 +84,8 @@ def parse_timestamps(arr: pa.Array) -> tuple[pa.Array, Errors]:
     s = pc.replace_substring_regex(s, r"(\.\d{6})\d+", r"\1")
     zoned = pc.fill_null(pc.match_substring_regex(s, _ZONE), True)
     s = pc.if_else(zoned, s, pc.binary_join_element_wise(s, "Z", ""))
-    return _cast_each(s, TS)
+    values, errors = _cast_each(s, TS)
+    return values, [(i, given[i].as_py()) for i, _ in errors]  # report the value as written
 
 
 def parse_tags(arr: pa.Array) -> tuple[pa.Array, Errors]:
@@ -94,7 +95,7 @@ def parse_tags(arr: pa.Array) -> tuple[pa.Array, Errors]:
     if pa.types.is_null(arr.type):
         return pa.nulls(len(arr), pa.string()), []
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        # Parquet maps, key/value lists and structs: few rows per distinct value is not guaranteed; go row-wise.
+        # Parquet maps, key/value lists and structs are not hashable by Arrow: convert row by row.
         return _map_values(arr.to_pylist())
     # Tags repeat a lot: convert each distinct text once and spread the result back.
     encoded = pc.dictionary_encode(pc.cast(arr, pa.string()))
@@ -120,7 +121,7 @@ def _map_values(values: list[Any]) -> tuple[pa.Array, Errors]:
 
 
 def tags_json(value: Any) -> str | None:
-    """One Tags value (JSON text, dict, key/value pairs) as compact JSON; raises ValueError if not an object."""
+    """One Tags value (JSON text, dict or key/value pairs) as compact JSON; ValueError if not an object."""
     obj: Any = value
     if isinstance(value, str):
         text = value.strip()

@@ -25,7 +25,7 @@ def _short(value: Any) -> str:
 
 
 def parse_timestamp(value: Any) -> dt.datetime:
-    """A UTC datetime from BigQuery's text forms ('… UTC', ISO with Z or offset, naive = UTC) or epoch seconds."""
+    """A UTC datetime from BigQuery's text forms ('… UTC', ISO with Z or offset, naive = UTC) or epoch."""
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -50,7 +50,7 @@ def parse_float(value: Any) -> float:
     """A float from a JSON number or a numeric string (BigQuery writes NUMERIC as a string)."""
     if isinstance(value, bool):
         raise ValueError(f"not a number: {_short(value)}")
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | decimal.Decimal):
         return float(value)
     # float() also takes "1_000"; no export writes that, so it is a sign of a wrong column.
     if isinstance(value, str) and "_" not in value:
@@ -81,7 +81,7 @@ def _parse_string(value: Any) -> str:
 
 
 def coerce(value: Any, typ: pa.DataType, path: str) -> Any:
-    """`value` as a Python value of Arrow type `typ`; None and '' are null. Raises CoerceError naming `path`."""
+    """`value` as a Python value of Arrow type `typ`; None and '' are null. CoerceError names `path`."""
     if value is None or (isinstance(value, str) and value == "" and not pa.types.is_string(typ)):
         return None
     try:

@@ -25,7 +25,10 @@ _PARTITION_ALIASES = {
     "_partitiondate": PARTITION_DATE,
     "partition_date": PARTITION_DATE,
 }
-PARTITION_FIELDS = {PARTITION_TIME: pa.field(PARTITION_TIME, TS), PARTITION_DATE: pa.field(PARTITION_DATE, pa.date32())}
+PARTITION_FIELDS = {
+    PARTITION_TIME: pa.field(PARTITION_TIME, TS),
+    PARTITION_DATE: pa.field(PARTITION_DATE, pa.date32()),
+}
 
 # What a file must carry: the schema's REQUIRED columns, plus billing_account_id because it is half of the
 # replace key — without it a re-ingest could not know which rows it replaces.

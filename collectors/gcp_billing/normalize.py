@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from collectors.base import Quarantined
 from collectors.gcp_billing.coerce import CoerceError, coerce
 from collectors.gcp_billing.columns import (
     EXPORT_FIELDS,
@@ -29,6 +30,7 @@ REPLACE_BY = ("auto", "partition", "usage-day")
 _WANTED = {**EXPORT_FIELDS, **PARTITION_FIELDS}
 _CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 # A zone-less timestamp text ('2026-11-20 03:00:00'): BigQuery TIMESTAMPs are UTC, so mark it Z.
+_CHECKED = ("billing_account_id", "cost", "usage_start_time", "usage_end_time")
 _NAIVE_TS = r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)$"
 
 
@@ -40,9 +42,41 @@ class Normalized:
     bad: list[tuple[int, str]] = field(default_factory=list)
 
 
+@dataclass
+class Parsed:
+    """A file's rows in the warehouse schema, its quarantined rows, and the canonical columns it has."""
+
+    table: pa.Table
+    quarantined: list[Quarantined] = field(default_factory=list)
+    columns: set[str] = field(default_factory=set)
+    decoded: int = 0  # rows read as objects: with none, a file says nothing about its columns
+
+    def finish(self) -> Parsed:
+        """Treat a file with no decoded rows as having every column (an empty file is 0 rows, no error)."""
+        if not self.decoded:
+            self.columns = set(EXPORT_FIELDS)
+        return self
+
+
+def _decimals_as_text(typ: pa.DataType) -> pa.DataType:
+    """`typ` with every decimal leaf made a string (nested too)."""
+    if pa.types.is_decimal(typ):
+        return pa.string()
+    if pa.types.is_struct(typ):
+        return pa.struct([pa.field(f.name, _decimals_as_text(f.type)) for f in typ])
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
+        return pa.list_(_decimals_as_text(typ.value_type))
+    return typ
+
+
 def _to_type(col: pa.ChunkedArray, typ: pa.DataType) -> pa.ChunkedArray:
     """The vectorized conversion; raises an Arrow error when any value does not convert."""
     src = col.type
+    text = _decimals_as_text(src)
+    if text != src:
+        # Arrow's decimal → double cast is off by an ulp (-17.69824 → -17.698240000000002); going
+        # through the decimal's text gives the correctly rounded double, as BigQuery's own FLOAT64 would.
+        col, src = pc.cast(col, text), text
     if pa.types.is_timestamp(typ) and (pa.types.is_string(src) or pa.types.is_large_string(src)):
         text = pc.replace_substring_regex(col, r"\s*UTC$", "Z")
         return pc.cast(pc.replace_substring_regex(text, _NAIVE_TS, r"\1Z"), typ)
@@ -116,12 +150,14 @@ def normalize(
     for file_name, canon in resolve(table.column_names).items():
         if canon in PARTITION_FIELDS and replace_by == "usage-day":
             continue
-        col, errs = convert_column(table.column(file_name), _WANTED[canon].type, canon)
-        cols[canon] = col
+        cols[canon], errs = convert_column(table.column(file_name), _WANTED[canon].type, canon)
+        if pa.types.is_list(cols[canon].type) and cols[canon].null_count:
+            # A REPEATED field is never NULL in BigQuery, only empty: a missing key or cell means [].
+            cols[canon] = pc.fill_null(cols[canon], pa.scalar([], cols[canon].type))
         for i, reason in errs.items():
             known.setdefault(i, reason)
     part_day = _partition_day(cols, n)
-    if part_day is None and replace_by == "partition":
+    if part_day is None and replace_by == "partition" and n:
         raise MissingColumnsError(source, ["_PARTITIONTIME"])
 
     def col(name: str) -> pa.ChunkedArray:
@@ -136,15 +172,13 @@ def normalize(
     bad_rows = set(pc.indices_nonzero(bad_mask).to_pylist()) | set(known)
     usage_day = pc.cast(start, pa.date32())
     day = usage_day if part_day is None else pc.coalesce(part_day, usage_day)
-    out_cols = [
-        col(f.name) if f.name in EXPORT_FIELDS else day if f.name == "_day" else pc.fill_null(pa.nulls(n, f.type), source)
-        for f in GCP_BILLING_EXPORT
-    ]
+    provenance = {"_day": day, "_source": pc.fill_null(pa.nulls(n, pa.string()), source)}
+    out_cols = [col(f.name) if f.name in EXPORT_FIELDS else provenance[f.name] for f in GCP_BILLING_EXPORT]
     out = pa.Table.from_arrays(out_cols, schema=GCP_BILLING_EXPORT)
     if not bad_rows:
         return Normalized(out)
     idx = sorted(bad_rows)
-    checked = pa.table({k: col(k) for k in ("billing_account_id", "cost", "usage_start_time", "usage_end_time")})
+    checked = pa.table({k: col(k) for k in _CHECKED})
     rows = checked.take(pa.array(idx, pa.int64())).to_pylist()
     bad = [(i, known.get(i) or _row_reason(row)) for i, row in zip(idx, rows, strict=True)]
     keep = pc.invert(pc.is_in(pa.array(range(n), pa.int64()), value_set=pa.array(idx, pa.int64())))

@@ -15,6 +15,8 @@ from exporters.warehouse.sqltext import load_sql
 
 log = logging.getLogger(__name__)
 
+DAYS_PER_REFRESH = 31
+
 # raw table → SQL file deriving its focus_costs rows for @days.
 FOCUS_SOURCES = {
     "gcp_billing_export": "focus_gcp",
@@ -40,6 +42,15 @@ def refresh_focus(wh: Warehouse, table: str, days: Iterable[dt.date] | None = No
         keys = [{"x_SourceTable": table, "_day": d} for d in day_list]
     if not day_list and days is not None:
         return 0
-    n = wh.replace_from_query("focus_costs", load_sql(sql_name), {"days": day_list}, keys)
+    sql = load_sql(sql_name)
+    if days is None:
+        # Whole-table rebuild (prices changed): one replace, so rows of vanished days go too.
+        n = wh.replace_from_query("focus_costs", sql, {"days": day_list}, keys)
+    else:
+        # A few days at a time bounds memory on big backfills; each chunk's replace is atomic.
+        n = 0
+        for i in range(0, len(day_list), DAYS_PER_REFRESH):
+            chunk = day_list[i : i + DAYS_PER_REFRESH]
+            n += wh.replace_from_query("focus_costs", sql, {"days": chunk}, keys[i : i + DAYS_PER_REFRESH])
     log.info("derived table:focus_costs source:%s days:%s rows:%s", table, len(day_list), n)
     return n

@@ -10,25 +10,30 @@ from __future__ import annotations
 
 import logging
 import os
+import random
+import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from exporters.warehouse.engine import Data, Key, Warehouse, as_batches, key_predicate, schema_of
 from exporters.warehouse.schema import TABLES
 from exporters.warehouse.sqltext import DUCKDB_MACROS, bind, to_duckdb
-from spendscope.errors import QueryError
+from spendscope.errors import QueryError, WriteConflictError
 
 log = logging.getLogger(__name__)
 
-# Files the writer aims for; large enough that a 90-day scan opens few files.
-_TARGET_FILE_ROWS = 1_000_000
+# Two processes replacing the same partition at once: Delta lets one commit and rejects the other,
+# which then retries (re-reading its input) a few times with jitter.
+_RETRIES = 6
+_SPILL_DIR = os.path.join(tempfile.gettempdir(), "spendscope-duckdb")
 
 
 class DuckDbLake(Warehouse):
@@ -50,6 +55,16 @@ class DuckDbLake(Warehouse):
         return self.root.rstrip("/") + "/" + table
 
     def replace(self, table: str, data: Data, keys: Sequence[Key]) -> int:
+        if isinstance(data, pa.Table):  # re-readable: retry on a concurrent commit
+            return _retrying(lambda: self._replace_once(table, data, keys), table)
+        try:
+            return self._replace_once(table, data, keys)
+        except CommitFailedError as exc:
+            raise WriteConflictError(
+                f"{table}: another process replaced the same partitions at the same time; run again ({exc})"
+            ) from None
+
+    def _replace_once(self, table: str, data: Data, keys: Sequence[Key]) -> int:
         schema = schema_of(table)
         path = self._path(table)
         written = 0
@@ -81,12 +96,17 @@ class DuckDbLake(Warehouse):
         return written
 
     def replace_from_query(self, table: str, sql: str, params: Mapping[str, Any], keys: Sequence[Key]) -> int:
-        con = self._connect()
-        try:
-            reader = con.execute(to_duckdb(bind(sql, params))).fetch_record_batch(100_000)
-            return self.replace(table, reader, keys)
-        finally:
-            con.close()
+        text = to_duckdb(bind(sql, params))
+
+        def once() -> int:
+            con = self._connect()
+            try:
+                # Streamed from DuckDB into the Delta writer: the derived rows are never all in memory.
+                return self._replace_once(table, con.execute(text).fetch_record_batch(100_000), keys)
+            finally:
+                con.close()
+
+        return _retrying(once, table)
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -113,6 +133,9 @@ class DuckDbLake(Warehouse):
         """A fresh in-memory DuckDB with every table registered as an Arrow dataset of its snapshot."""
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")  # BigQuery semantics: DATE(ts) is the UTC date
+        # Spill to the system temp dir (not ./.tmp), and let big scans stream out of order (we ORDER BY).
+        con.execute(f"SET temp_directory = '{_SPILL_DIR}'")
+        con.execute("SET preserve_insertion_order = false")
         for macro in DUCKDB_MACROS:
             con.execute(macro)
         for name, spec in TABLES.items():
@@ -132,3 +155,15 @@ class DuckDbLake(Warehouse):
             raise QueryError(f"query failed: {str(exc).splitlines()[0]}") from None
         finally:
             con.close()
+
+
+def _retrying(write: Callable[[], int], table: str) -> int:
+    for attempt in range(_RETRIES):
+        try:
+            return write()
+        except CommitFailedError as exc:
+            if attempt == _RETRIES - 1:
+                raise WriteConflictError(f"{table}: concurrent writers kept conflicting; run again ({exc})") from None
+            log.info("write-conflict table:%s attempt:%s", table, attempt + 1)
+            time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))
+    raise AssertionError("unreachable")

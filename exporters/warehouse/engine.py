@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pyarrow as pa
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 # A partition key: column → value, all equal (AND); a replace takes several (OR).
 Key = Mapping[str, Any]
-Data = pa.Table | pa.RecordBatchReader | Iterable[pa.RecordBatch]
+Data: TypeAlias = pa.Table | pa.RecordBatchReader | Iterable[pa.RecordBatch]
 
 
 class Warehouse(abc.ABC):

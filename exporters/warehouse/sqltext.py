@@ -67,17 +67,35 @@ def to_duckdb(sql: str) -> str:
     return ";\n".join(out)
 
 
-# Tags as the FOCUS JSON object; the first value of a duplicated key wins (resource label over project label).
+# Functions over key/value lists and credits that BigQuery writes as correlated UNNEST subqueries. DuckDB
+# decorrelates those into joins that hash every row's lists (tens of GB at 5M rows), so each engine gets
+# its own definition under one name: vectorized list lambdas in DuckDB, temp functions in BigQuery.
+# LABEL_VALUE(l, k): the first value of key k. HAS_LABEL_PREFIX(l, p): any key starting with p.
+# CREDITS_TOTAL(c): SUM(c.amount), 0 when none. CUD_CATEGORY(c): FOCUS CommitmentDiscountCategory.
+# TAGS_JSON(l): the FOCUS Tags JSON object; the first value of a duplicated key wins.
 DUCKDB_MACROS = (
-    """CREATE OR REPLACE MACRO tags_json(l) AS (
-        SELECT COALESCE(json_group_object(k, v), '{}')::VARCHAR FROM (
-            SELECT e.key AS k, first(e.value ORDER BY i) AS v
-            FROM (SELECT unnest(l) AS e, generate_subscripts(l, 1) AS i)
-            WHERE e.key IS NOT NULL GROUP BY e.key ORDER BY min(i)))""",
+    "CREATE OR REPLACE MACRO label_value(l, k) AS list_extract(list_filter(l, x -> x.key = k), 1).value",
+    "CREATE OR REPLACE MACRO has_label_prefix(l, p) AS "
+    "COALESCE(len(list_filter(l, x -> starts_with(x.key, p))) > 0, FALSE)",
+    "CREATE OR REPLACE MACRO credits_total(c) AS COALESCE(list_sum(list_transform(c, x -> x.amount)), 0)",
+    """CREATE OR REPLACE MACRO cud_category(c) AS CASE
+        list_max(list_transform(list_filter(c, x -> x.type LIKE 'COMMITTED_USAGE_DISCOUNT%'), x -> x.type))
+        WHEN 'COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE' THEN 'Spend' WHEN 'COMMITTED_USAGE_DISCOUNT' THEN 'Usage' END""",
+    """CREATE OR REPLACE MACRO tags_json(l) AS COALESCE(to_json(map_from_entries(list_filter(l,
+        (x, i) -> x.key IS NOT NULL AND list_position(list_transform(l, y -> y.key), x.key) = i))), '{}')::VARCHAR""",
 )
-BIGQUERY_PRELUDE = """CREATE TEMP FUNCTION TAGS_JSON(l ARRAY<STRUCT<key STRING, value STRING>>) AS ((
+BIGQUERY_PRELUDE = """CREATE TEMP FUNCTION LABEL_VALUE(l ANY TYPE, k STRING) AS ((
+  SELECT x.value FROM UNNEST(l) AS x WITH OFFSET AS o WHERE x.key = k ORDER BY o LIMIT 1));
+CREATE TEMP FUNCTION HAS_LABEL_PREFIX(l ANY TYPE, p STRING) AS (
+  EXISTS(SELECT 1 FROM UNNEST(l) AS x WHERE STARTS_WITH(x.key, p)));
+CREATE TEMP FUNCTION CREDITS_TOTAL(c ANY TYPE) AS (IFNULL((SELECT SUM(x.amount) FROM UNNEST(c) AS x), 0));
+CREATE TEMP FUNCTION CUD_CATEGORY(c ANY TYPE) AS ((
+  SELECT CASE MAX(x.type) WHEN 'COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE' THEN 'Spend'
+                          WHEN 'COMMITTED_USAGE_DISCOUNT' THEN 'Usage' END
+  FROM UNNEST(c) AS x WHERE x.type LIKE 'COMMITTED_USAGE_DISCOUNT%'));
+CREATE TEMP FUNCTION TAGS_JSON(l ARRAY<STRUCT<key STRING, value STRING>>) AS ((
   SELECT TO_JSON_STRING(JSON_OBJECT(ARRAY_AGG(k ORDER BY i), ARRAY_AGG(v ORDER BY i)))
   FROM (SELECT e.key AS k, ANY_VALUE(e.value HAVING MIN o) AS v, MIN(o) AS i
-        FROM UNNEST(l) AS e WITH OFFSET o WHERE e.key IS NOT NULL GROUP BY e.key)
+        FROM UNNEST(l) AS e WITH OFFSET AS o WHERE e.key IS NOT NULL GROUP BY e.key)
 ));
 """

@@ -64,8 +64,10 @@ def test_key_predicate_folds_days_and_escapes_quotes() -> None:
 
 
 def test_queries_are_bigquery_sql_and_missing_tables_read_empty(lake: DuckDbLake) -> None:
-    out = lake.query("SELECT COUNT(*) AS n, SAFE_DIVIDE(1, 0) AS z, DATE(TIMESTAMP '2026-11-01 03:00:00+00', "
-                     "'America/Los_Angeles') AS la FROM focus_costs")
+    out = lake.query(
+        "SELECT COUNT(*) AS n, SAFE_DIVIDE(1, 0) AS z, DATE(TIMESTAMP '2026-11-01 03:00:00+00', "
+        "'America/Los_Angeles') AS la FROM focus_costs"
+    )
     assert out.to_pylist() == [{"n": 0, "z": None, "la": dt.date(2026, 10, 31)}]
 
 
@@ -106,6 +108,12 @@ WRITER = textwrap.dedent(
                     print("writing", flush=True)
                 time.sleep(0.05)
         lake.replace("ingest_state", batches(), [{"_day": day, "source": "a"}])
+    elif mode.startswith("same:"):
+        # Two processes replacing the very same partition: one commit wins each round, the other retries.
+        for i in range(15):
+            row = {"source": "a", "partition": mode, "cost": 1.0, "_day": day}
+            lake.replace("ingest_state", pa.Table.from_pylist([row]), [{"_day": day, "source": "a"}])
+        print("done", flush=True)
     else:
         # Rewrite the same partition over and over; its total is always 100, split differently.
         for i in range(int(mode)):
@@ -120,8 +128,12 @@ WRITER = textwrap.dedent(
 def _spawn(tmp_path: Path, lake: DuckDbLake, mode: str) -> subprocess.Popen[str]:
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
-    return subprocess.Popen([sys.executable, str(script), lake.root, mode], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    return subprocess.Popen(
+        [sys.executable, str(script), lake.root, mode],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
 
 
 def test_readers_never_fail_or_see_partial_data_while_another_process_writes(lake: DuckDbLake, tmp_path: Path) -> None:
@@ -150,3 +162,13 @@ def test_a_write_killed_half_way_leaves_the_previous_data_intact(lake: DuckDbLak
     # And the next write goes through.
     fresh.replace("ingest_state", state_rows(D1, "a", [7.0]), [{"_day": D1, "source": "a"}])
     assert total(DuckDbLake(lake.root)) == 7.0
+
+
+def test_two_processes_replacing_the_same_partition_both_succeed_and_never_double(
+    lake: DuckDbLake, tmp_path: Path
+) -> None:
+    lake.replace("ingest_state", state_rows(D1, "a", [1.0]), [{"_day": D1, "source": "a"}])
+    writers = [_spawn(tmp_path, lake, f"same:{w}") for w in "xy"]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    rows = lake.query("SELECT partition, cost FROM ingest_state").to_pylist()
+    assert len(rows) == 1 and rows[0]["partition"] in {"same:x", "same:y"}

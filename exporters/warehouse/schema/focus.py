@@ -89,8 +89,7 @@ X_COLUMNS: dict[str, pa.DataType] = {
 # What a FOCUS file from another provider lands as: every 1.2 column, typed; 1.0/1.1 files simply
 # leave the newer ones null. ProviderName is filled from ServiceProviderName (1.3+) when absent.
 FOCUS_IMPORT = pa.schema(
-    [pa.field(n, t) for n, (t, _) in FOCUS_12_COLUMNS.items()]
-    + [pa.field("x_SourceFile", S), *PROVENANCE]
+    [pa.field(n, t) for n, (t, _) in FOCUS_12_COLUMNS.items()] + [pa.field("x_SourceFile", S), *PROVENANCE]
 )
 FOCUS_IMPORT_REQUIRED = ("BilledCost", "ChargePeriodStart", "ChargePeriodEnd")
 

@@ -4,27 +4,36 @@
 -- Prices loaded from config (`_source = 'config'`) only apply where list_prices has no row.
 -- Rows with no price at all keep a NULL cost, so `spendscope costs` can report them as unpriced.
 -- @days: the ingest partitions (_day) to derive.
+-- Prices are looked up once per distinct (sku_name, cloud, usage_unit, usage_end_time) and joined back
+-- on those columns: a deterministic key. (A GENERATE_UUID() row key in a CTE referenced twice breaks on
+-- BigQuery, which re-evaluates a non-recursive CTE at each reference, so the two UUIDs never match.)
 WITH u AS (
-  SELECT *, GENERATE_UUID() AS row_key
+  SELECT *
   FROM databricks_usage
   WHERE _day IN UNNEST(@days)
 ),
+k AS (
+  SELECT DISTINCT sku_name, cloud, usage_unit, usage_end_time FROM u
+),
 priced AS (
   SELECT
-    u.row_key,
+    k.sku_name,
+    k.cloud,
+    k.usage_unit,
+    k.usage_end_time,
     p.price_start_time,
     COALESCE(p.pricing.effective_list.default, p.pricing.promotional.default, p.pricing.default) AS effective_price,
     p.pricing.default AS list_price,
     p.currency_code
-  FROM u
+  FROM k
   JOIN databricks_list_prices AS p
-    ON p.sku_name = u.sku_name
-   AND (u.cloud IS NULL OR p.cloud IS NULL OR p.cloud = u.cloud)
-   AND COALESCE(p.usage_unit, 'DBU') = COALESCE(u.usage_unit, 'DBU')
-   AND u.usage_end_time >= p.price_start_time
-   AND (p.price_end_time IS NULL OR u.usage_end_time < p.price_end_time)
+    ON p.sku_name = k.sku_name
+   AND (k.cloud IS NULL OR p.cloud IS NULL OR p.cloud = k.cloud)
+   AND COALESCE(p.usage_unit, 'DBU') = COALESCE(k.usage_unit, 'DBU')
+   AND k.usage_end_time >= p.price_start_time
+   AND (p.price_end_time IS NULL OR k.usage_end_time < p.price_end_time)
   QUALIFY ROW_NUMBER() OVER (
-    PARTITION BY u.row_key
+    PARTITION BY k.sku_name, k.cloud, k.usage_unit, k.usage_end_time
     ORDER BY IF(p._source = 'config', 1, 0), p.price_start_time DESC
   ) = 1
 ),
@@ -43,12 +52,16 @@ r AS (
         WHEN u.sku_name LIKE '%SERVING%' OR u.sku_name LIKE '%INFERENCE%' THEN 'MODEL_SERVING'
         WHEN u.sku_name LIKE '%DLT%' THEN 'DLT'
       END) AS product,
-    (SELECT t.value FROM UNNEST(u.custom_tags) AS t WHERE t.key = 'team' LIMIT 1) AS tag_team,
-    (SELECT t.value FROM UNNEST(u.custom_tags) AS t WHERE t.key = 'env' LIMIT 1) AS tag_env,
-    (SELECT t.value FROM UNNEST(u.custom_tags) AS t WHERE t.key = 'workload' LIMIT 1) AS tag_workload,
-    (SELECT t.value FROM UNNEST(u.custom_tags) AS t WHERE t.key = 'project' LIMIT 1) AS tag_project
+    LABEL_VALUE(u.custom_tags, 'team') AS tag_team,
+    LABEL_VALUE(u.custom_tags, 'env') AS tag_env,
+    LABEL_VALUE(u.custom_tags, 'workload') AS tag_workload,
+    LABEL_VALUE(u.custom_tags, 'project') AS tag_project
   FROM u
-  LEFT JOIN priced AS pr ON pr.row_key = u.row_key
+  LEFT JOIN priced AS pr
+    ON pr.sku_name = u.sku_name
+   AND pr.usage_end_time = u.usage_end_time
+   AND COALESCE(pr.cloud, '') = COALESCE(u.cloud, '')
+   AND COALESCE(pr.usage_unit, '') = COALESCE(u.usage_unit, '')
 )
 SELECT
   usage_quantity * effective_price AS BilledCost,

@@ -2,18 +2,17 @@
 -- Mapping follows Google's own FOCUS view (formats.md §1.6): BilledCost = EffectiveCost =
 -- cost + SUM(credits.amount); credits are negative. SubAccount is the project, which teams use.
 -- @days: the ingest partitions (_day) to derive.
+-- LABEL_VALUE, HAS_LABEL_PREFIX, CREDITS_TOTAL, CUD_CATEGORY and TAGS_JSON are defined per engine
+-- (exporters/warehouse/sqltext.py): in BigQuery they are the UNNEST subqueries you would expect.
 WITH g AS (
   SELECT
     *,
-    IFNULL((SELECT SUM(c.amount) FROM UNNEST(credits) AS c), 0) AS credit_total,
-    (SELECT l.value FROM UNNEST(labels) AS l WHERE l.key = 'team' LIMIT 1) AS label_team,
-    (SELECT l.value FROM UNNEST(project.labels) AS l WHERE l.key = 'team' LIMIT 1) AS project_team,
-    (SELECT l.value FROM UNNEST(labels) AS l WHERE l.key = 'env' LIMIT 1) AS label_env,
-    (SELECT l.value FROM UNNEST(project.labels) AS l WHERE l.key = 'env' LIMIT 1) AS project_env,
-    (SELECT l.value FROM UNNEST(labels) AS l WHERE l.key = 'workload' LIMIT 1) AS label_workload,
-    (SELECT COUNT(*) FROM UNNEST(labels) AS l WHERE l.key = 'goog-k8s-cluster-name') AS gke_labels,
-    (SELECT COUNT(*) FROM UNNEST(labels) AS l WHERE STARTS_WITH(l.key, 'databricks')) AS databricks_labels,
-    REGEXP_EXTRACT(sku.description, r'(?i)nvidia (?:tesla )?([a-z0-9]+)') AS gpu_model
+    CREDITS_TOTAL(credits) AS credit_total,
+    COALESCE(LABEL_VALUE(labels, 'team'), LABEL_VALUE(project.labels, 'team')) AS team,
+    COALESCE(LABEL_VALUE(labels, 'env'), LABEL_VALUE(project.labels, 'env')) AS env,
+    LABEL_VALUE(labels, 'workload') AS workload,
+    -- NULLIF: DuckDB's REGEXP_EXTRACT gives '' where BigQuery gives NULL on no match.
+    NULLIF(REGEXP_EXTRACT(sku.description, r'(?i)nvidia (?:tesla )?([a-z0-9]+)'), '') AS gpu_model
   FROM gcp_billing_export
   WHERE _day IN UNNEST(@days)
 )
@@ -73,16 +72,15 @@ SELECT
     ELSE 'Standard'
   END AS PricingCategory,
   subscription.instance_id AS CommitmentDiscountId,
-  (SELECT CASE MAX(c.type) WHEN 'COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE' THEN 'Spend' WHEN 'COMMITTED_USAGE_DISCOUNT' THEN 'Usage' END
-     FROM UNNEST(credits) AS c WHERE c.type LIKE 'COMMITTED_USAGE_DISCOUNT%') AS CommitmentDiscountCategory,
+  CUD_CATEGORY(credits) AS CommitmentDiscountCategory,
   TAGS_JSON(ARRAY_CONCAT(IFNULL(labels, []), IFNULL(project.labels, []))) AS Tags,
-  COALESCE(label_team, project_team) AS x_Team,
-  COALESCE(label_env, project_env) AS x_Env,
-  label_workload AS x_Workload,
+  team AS x_Team,
+  env AS x_Env,
+  workload AS x_Workload,
   project.id AS x_Project,
   CASE
-    WHEN databricks_labels > 0 THEN 'databricks'
-    WHEN gke_labels > 0 OR service.description = 'Kubernetes Engine' THEN 'gke'
+    WHEN HAS_LABEL_PREFIX(labels, 'databricks') THEN 'databricks'
+    WHEN LABEL_VALUE(labels, 'goog-k8s-cluster-name') IS NOT NULL OR service.description = 'Kubernetes Engine' THEN 'gke'
     WHEN service.description = 'Compute Engine' THEN 'gce'
     ELSE 'other'
   END AS x_Platform,

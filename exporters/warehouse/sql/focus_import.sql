@@ -20,12 +20,14 @@ SELECT
   COALESCE(JSON_VALUE(Tags, '$.project'), SubAccountName) AS x_Project,
   CASE
     WHEN LOWER(ProviderName) LIKE '%databricks%' THEN 'databricks'
-    WHEN LOWER(ServiceName) LIKE '%kubernetes%' THEN 'gke'
+    -- Only Google's Kubernetes service is GKE (AWS EKS and Azure AKS are 'other').
+    WHEN LOWER(ServiceName) LIKE '%kubernetes%' AND LOWER(ProviderName) LIKE '%google%' THEN 'gke'
     WHEN ServiceName = 'Compute Engine' THEN 'gce'
     ELSE 'other'
   END AS x_Platform,
   CAST(NULL AS FLOAT64) AS x_GpuCount,
-  UPPER(REGEXP_EXTRACT(CONCAT(IFNULL(ChargeDescription, ''), ' ', IFNULL(SkuMeter, '')), r'(?i)\b(H100|H200|A100|L4|A10G|V100|T4|B200|GB200)\b')) AS x_GpuModel,
+  -- NULLIF: DuckDB's REGEXP_EXTRACT gives '' where BigQuery gives NULL for no match.
+  NULLIF(UPPER(REGEXP_EXTRACT(CONCAT(IFNULL(ChargeDescription, ''), ' ', IFNULL(SkuMeter, '')), r'(?i)\b(H100|H200|A100|L4|A10G|V100|T4|B200|GB200)\b')), '') AS x_GpuModel,
   PricingCategory = 'Dynamic' AS x_IsSpot,
   'focus_import' AS x_SourceTable,
   _day,

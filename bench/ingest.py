@@ -1,0 +1,151 @@
+"""Ingest benchmark (issue 2): 5M GCP export rows as Parquet and NDJSON, against DuckDB's bare scans.
+
+Prints, from one run: the bare scans (pyarrow full read; DuckDB `SELECT *` of every column and row through
+Arrow batches; DuckDB `read_json`; DuckDB's partitioned COPY — read + write, no transform), our ingest
+(`spendscope collect gcp-billing --from-file`, raw table + focus_costs derivation, in a child process with
+its peak RSS), the ratio bare-scan-time / ingest-time, and the "daily cost by service for 90 days" query.
+
+    .venv/bin/python -m bench.ingest --rows 5000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import psutil
+import pyarrow.parquet as pq
+
+from bench.gen_gcp import generate
+from exporters.warehouse.duckdb import DuckDbLake
+from spendscope import costs
+
+
+def timed(fn):  # type: ignore[no-untyped-def]
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def duck_scan(sql: str) -> int:
+    """Every column of every row through Arrow record batches (streamed, not held)."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    rows = 0
+    reader = con.execute(sql).fetch_record_batch(100_000)
+    for batch in reader:
+        rows += batch.num_rows
+    return rows
+
+
+def duck_copy(src: str, out: Path) -> None:
+    shutil.rmtree(out, ignore_errors=True)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(
+        f"COPY (SELECT *, CAST(usage_start_time AS DATE) AS day FROM {src}) TO '{out}' "
+        "(FORMAT PARQUET, PARTITION_BY (day))"
+    )
+
+
+def ingest(path: Path, work: Path) -> dict[str, float]:
+    """`spendscope collect gcp-billing --from-file path` into a fresh lake, in a child process."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    cfg = work / "spendscope.toml"
+    cfg.write_text(f'home = "{work}/home"\n[warehouse]\npath = "{work}/lake"\n')
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench._child",
+            "--config",
+            str(cfg),
+            "--log-level",
+            "WARNING",
+            "collect",
+            "gcp-billing",
+            "--from-file",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path.cwd())},
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"ingest failed:\n{proc.stdout}\n{proc.stderr}")
+    stats = json.loads(proc.stderr.strip().splitlines()[-1])
+    stats["summary"] = proc.stdout.strip().splitlines()[0]
+    return stats
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=5_000_000)
+    ap.add_argument("--data", type=Path, default=Path("bench/data"))
+    ap.add_argument("--skip-json", action="store_true", help="Parquet only")
+    args = ap.parse_args()
+
+    data = args.data / str(args.rows)
+    pq_path, js_path = data / "gcp.parquet", data / "gcp.jsonl"
+    if not pq_path.exists() or not js_path.exists():
+        secs, _ = timed(lambda: generate(data, args.rows))
+        print(f"generated {args.rows:,} rows in {secs:.1f}s")
+    n = args.rows
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM, Python {platform.python_version()}, "
+        f"duckdb {duckdb.__version__}"
+    )
+    print(f"files: parquet {pq_path.stat().st_size / 2**20:.0f} MiB, ndjson {js_path.stat().st_size / 2**20:.0f} MiB")
+
+    results: dict[str, float] = {}
+    results["pyarrow read_table (all columns)"], _ = timed(lambda: pq.read_table(pq_path))
+    results["duckdb SELECT * read_parquet"], _ = timed(lambda: duck_scan(f"SELECT * FROM read_parquet('{pq_path}')"))
+    results["duckdb COPY parquet -> PARTITION_BY(day)"], _ = timed(
+        lambda: duck_copy(f"read_parquet('{pq_path}')", data / "copy_out")
+    )
+    if not args.skip_json:
+        results["duckdb SELECT * read_json"], _ = timed(lambda: duck_scan(f"SELECT * FROM read_json('{js_path}')"))
+    shutil.rmtree(data / "copy_out", ignore_errors=True)
+
+    ours_pq = ingest(pq_path, data / "work_pq")
+    ours_js = None if args.skip_json else ingest(js_path, data / "work_js")
+
+    wh = DuckDbLake(data / "work_pq" / "lake")
+    since, until = dt.date(2026, 8, 1), dt.date(2026, 10, 29)
+    cold, table = timed(lambda: costs.daily_by(wh, "service", since, until, "America/Los_Angeles"))
+    warm, _ = timed(lambda: costs.daily_by(wh, "service", since, until, "America/Los_Angeles"))
+
+    print("\nbaselines (same files, same run):")
+    for k, v in results.items():
+        print(f"  {k:45s} {v:7.1f} s   {n / v:12,.0f} rows/s")
+    print("\nspendscope collect gcp-billing --from-file (raw table + focus_costs):")
+    for label, st, bare in (
+        ("parquet", ours_pq, results["duckdb SELECT * read_parquet"]),
+        ("ndjson", ours_js, results.get("duckdb SELECT * read_json")),
+    ):
+        if st is None or bare is None:
+            continue
+        print(
+            f"  {label:8s} {st['seconds']:7.1f} s   {n / st['seconds']:12,.0f} rows/s   peak RSS "
+            f"{st['peak_rss_mb']:,.0f} MB   speed vs bare DuckDB scan: {bare / st['seconds']:.2f}x   "
+            f"[{st['summary']}]"
+        )
+    print(
+        f"\nquery 'daily cost by service, 90 days' on focus_costs: cold {cold:.3f} s, warm {warm:.3f} s "
+        f"({table.num_rows} rows)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,327 @@
+"""At-scale engine: the same tables in a BigQuery dataset, day-partitioned on `_day`, loaded with load jobs.
+
+A replace loads the rows as Parquet into a private staging table, then swaps them in with ONE `MERGE`
+(delete the keyed partitions, insert the staged rows): a single DML statement, so readers see the old
+rows or the new ones, never both or neither. A derived refresh merges straight from its SELECT.
+When the GCP billing export already lives in BigQuery, `gcp_billing_export` is a VIEW over it (read in
+place, never copied). Our SQL names tables unqualified: every job runs with the dataset as default.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from google.api_core import exceptions as gexc
+from google.cloud import bigquery
+
+from exporters.warehouse.bq_schema import export_select, missing_columns, to_bq_schema
+from exporters.warehouse.engine import Data, Key, Warehouse, as_batches, schema_of
+from exporters.warehouse.schema import TABLES
+from exporters.warehouse.sqltext import bind, literal
+from spendscope.errors import ConfigError, MissingColumnsError, QueryError, SourceError
+
+if TYPE_CHECKING:
+    from spendscope.config import Settings
+
+log = logging.getLogger(__name__)
+
+# TAGS_JSON as a persistent UDF in our dataset: the same result as the DuckDB macro (keys in first-seen
+# order, the first value of a duplicated key wins, compact JSON). Persistent rather than a TEMP function
+# so every query stays one statement (a script cannot have a destination or a dry run); written with
+# STRING_AGG because the emulator cannot run JSON_OBJECT(array, array) (sqltext.BIGQUERY_PRELUDE's form).
+_TAGS_JSON_UDF = """CREATE OR REPLACE FUNCTION `@ref`(l ARRAY<STRUCT<key STRING, value STRING>>) AS ((
+  SELECT CONCAT('{', IFNULL(STRING_AGG(CONCAT(TO_JSON_STRING(k), ':', IFNULL(TO_JSON_STRING(v), 'null')),
+                                       ',' ORDER BY i), ''), '}')
+  FROM (SELECT e.key AS k, ANY_VALUE(e.value HAVING MIN o) AS v, MIN(o) AS i
+        FROM UNNEST(l) AS e WITH OFFSET o WHERE e.key IS NOT NULL GROUP BY e.key)
+))"""
+_TAGS_JSON_CALL = re.compile(r"(?<![\w.`])TAGS_JSON\s*\(", re.IGNORECASE)
+
+
+def make_client(project: str | None, api_endpoint: str | None = None, location: str | None = None) -> Any:
+    """A google.cloud.bigquery.Client; with `api_endpoint` (an emulator) anonymous credentials are used."""
+    try:
+        if api_endpoint:
+            from google.auth.credentials import AnonymousCredentials
+
+            return bigquery.Client(
+                project=project,
+                location=location,
+                credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+                client_options={"api_endpoint": api_endpoint},
+            )
+        return bigquery.Client(project=project, location=location)
+    except Exception as exc:  # google.auth raises several unrelated types for missing credentials
+        raise SourceError(f"cannot create a BigQuery client: {exc}") from None
+
+
+def bq_predicate(keys: Sequence[Key], alias: str = "") -> str:
+    """SQL matching any of `keys` with BigQuery literals (`_day` values of one key group folded into IN)."""
+    groups: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
+    for key in keys:
+        rest = tuple(sorted((k, v) for k, v in key.items() if k != "_day"))
+        groups.setdefault(rest, []).append(key.get("_day"))
+    prefix = f"{alias}." if alias else ""
+    terms = []
+    for rest, days in groups.items():
+        parts = [f"{prefix}`{k}` = {literal(v)}" if v is not None else f"{prefix}`{k}` IS NULL" for k, v in rest]
+        day_values = sorted({str(d) for d in days if d is not None})
+        if day_values:
+            parts.append(f"{prefix}`_day` IN (" + ", ".join(f"DATE '{d[:10]}'" for d in day_values) + ")")
+        terms.append("(" + " AND ".join(parts or ["TRUE"]) + ")")
+    return " OR ".join(terms) if terms else "FALSE"
+
+
+def _error_text(exc: Exception) -> str:
+    message = getattr(exc, "message", None) or str(exc)
+    return str(message).splitlines()[0]
+
+
+class BigQueryWarehouse(Warehouse):
+    """Our tables in one BigQuery dataset; the client is injected (tests pass one aimed at an emulator)."""
+
+    engine = "bigquery"
+
+    def __init__(
+        self,
+        client: Any,
+        dataset: str,
+        *,
+        location: str | None = None,
+        billing_export_table: str | None = None,
+        bqstorage_client: Any = None,
+        use_storage_api: bool = True,
+    ) -> None:
+        self.client = client
+        self.project = str(client.project)
+        self.dataset = dataset
+        self.dataset_ref = f"{self.project}.{dataset}"
+        self.location = location
+        self.billing_export_table = billing_export_table
+        self._bqstorage = bqstorage_client
+        self._use_storage = use_storage_api
+        self._ensured = False
+        self._ensure_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BigQueryWarehouse:
+        """Build from `[warehouse.bigquery]`; the billing export is viewed in place when configured."""
+        cfg = settings.warehouse.bigquery
+        if cfg is None:
+            raise ConfigError("warehouse.engine = 'bigquery' needs a [warehouse.bigquery] section with project")
+        client = make_client(cfg.project, cfg.api_endpoint, cfg.location)
+        # The Storage Read API is a separate gRPC service: only used against real BigQuery.
+        return cls(
+            client,
+            cfg.dataset,
+            location=cfg.location,
+            billing_export_table=settings.collectors.gcp_billing.export_table,
+            use_storage_api=cfg.api_endpoint is None,
+        )
+
+    # -- setup ------------------------------------------------------------------------------------
+
+    def ref(self, table: str) -> str:
+        """`project.dataset.table` of one of our tables."""
+        return f"{self.dataset_ref}.{table}"
+
+    def ensure(self) -> None:
+        """Create the dataset, every table (partitioned on `_day`) and the TAGS_JSON function, once."""
+        with self._ensure_lock:
+            if self._ensured:
+                return
+            try:
+                ds = bigquery.Dataset(self.dataset_ref)
+                ds.location = self.location
+                self.client.create_dataset(ds, exists_ok=True)
+                for name, spec in TABLES.items():
+                    if name == "gcp_billing_export" and self.billing_export_table:
+                        self.ensure_export_view(self.billing_export_table)
+                    else:
+                        self._ensure_table(name, spec.schema, spec.partition)
+            except gexc.GoogleAPIError as exc:
+                raise SourceError(f"BigQuery dataset {self.dataset_ref}: {_error_text(exc)}") from None
+            self._run(_TAGS_JSON_UDF.replace("@ref", self.ref("TAGS_JSON")))
+            self._ensured = True
+
+    def _ensure_table(self, name: str, schema: pa.Schema, partition: str) -> None:
+        fields = to_bq_schema(schema)
+        try:
+            existing = self.client.get_table(self.ref(name))
+        except gexc.NotFound:
+            table = bigquery.Table(self.ref(name), schema=fields)
+            table.time_partitioning = bigquery.TimePartitioning(type_="DAY", field=partition)
+            self.client.create_table(table, exists_ok=True)
+            return
+        if existing.table_type != "TABLE":
+            return
+        have = {f.name.lower() for f in existing.schema}
+        added = [f for f in fields if f.name.lower() not in have]
+        if added:  # a newer schema: BigQuery lets us add NULLABLE/REPEATED columns in place
+            relaxed = [bigquery.SchemaField.from_api_repr({**f.to_api_repr(), "mode": f.mode if f.mode == "REPEATED" else "NULLABLE"}) for f in added]
+            existing.schema = [*existing.schema, *relaxed]
+            self.client.update_table(existing, ["schema"])
+            log.info("bigquery schema-added table:%s columns:%s", name, [f.name for f in added])
+
+    def ensure_export_view(self, export_table: str) -> None:
+        """(Re)create `gcp_billing_export` as a view over the billing export, conformed to our schema."""
+        source = f"bq:{export_table}"
+        try:
+            src = self.client.get_table(export_table)
+        except gexc.NotFound:
+            raise SourceError(f"billing export table {export_table} not found") from None
+        except (gexc.GoogleAPIError, OSError, ValueError) as exc:
+            raise SourceError(f"billing export table {export_table}: {_error_text(exc)}") from None
+        spec = TABLES["gcp_billing_export"]
+        missing = missing_columns(spec.required, src.schema)
+        if missing:
+            raise MissingColumnsError(source, missing)
+        view_ref = self.ref("gcp_billing_export")
+        try:
+            current = self.client.get_table(view_ref)
+        except gexc.NotFound:
+            current = None
+        if current is not None and current.table_type == "TABLE":
+            if current.num_rows:
+                raise SourceError(
+                    f"{view_ref} is a table holding {current.num_rows} copied row(s); drop it to read "
+                    f"{export_table} in place"
+                )
+            self.client.delete_table(view_ref)
+        self._run(f"CREATE OR REPLACE VIEW `{view_ref}` AS\n{export_select(src, spec.schema, source)}")
+
+    # -- jobs -------------------------------------------------------------------------------------
+
+    def _prepare(self, sql: str) -> str:
+        """Point TAGS_JSON calls at the dataset's function (a UDF must be called qualified)."""
+        return _TAGS_JSON_CALL.sub(f"`{self.ref('TAGS_JSON')}`(", sql)
+
+    def _run(self, sql: str, **config: Any) -> Any:
+        """Run one statement to completion; any failure is a QueryError carrying BigQuery's message."""
+        job_config = bigquery.QueryJobConfig(default_dataset=self.dataset_ref, **config)
+        try:
+            job = self.client.query(sql, job_config=job_config, location=self.location)
+            job.result()
+        except (gexc.GoogleAPIError, OSError, ValueError) as exc:
+            raise QueryError(f"query failed: {_error_text(exc)}") from None
+        return job
+
+    def _to_arrow(self, rows: Any) -> pa.Table:
+        return rows.to_arrow(  # type: ignore[no-any-return]
+            bqstorage_client=self._bqstorage,
+            create_bqstorage_client=self._use_storage and self._bqstorage is None,
+        )
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        self.ensure()
+        job = self._run(self._prepare(bind(sql, params)))
+        try:
+            return self._to_arrow(job.result())
+        except (gexc.GoogleAPIError, OSError, ValueError) as exc:
+            raise QueryError(f"query failed: {_error_text(exc)}") from None
+
+    # -- writes -----------------------------------------------------------------------------------
+
+    def _load(self, path: Path, dest: str, fields: list[bigquery.SchemaField], disposition: str) -> None:
+        parquet = bigquery.ParquetOptions()
+        parquet.enable_list_inference = True  # Arrow lists load as REPEATED, not a list/element record
+        job_config = bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.PARQUET,
+            write_disposition=disposition,
+            create_disposition="CREATE_IF_NEEDED",
+            schema=fields,
+            parquet_options=parquet,
+        )
+        try:
+            with path.open("rb") as fh:
+                self.client.load_table_from_file(fh, dest, job_config=job_config, location=self.location).result()
+        except (gexc.GoogleAPIError, OSError, ValueError) as exc:
+            raise QueryError(f"load into {dest} failed: {_error_text(exc)}") from None
+
+    def _merge(self, table: str, source_sql: str, keys: Sequence[Key], columns: Sequence[str]) -> Any:
+        cols = ", ".join(f"`{c}`" for c in columns)
+        values = ", ".join(f"S.`{c}`" for c in columns)
+        return self._run(
+            f"MERGE `{self.ref(table)}` T USING {source_sql} S ON FALSE\n"
+            f"WHEN NOT MATCHED BY SOURCE AND ({bq_predicate(keys, 'T')}) THEN DELETE\n"
+            f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values})"
+        )
+
+    def replace(self, table: str, data: Data, keys: Sequence[Key]) -> int:
+        schema = schema_of(table)
+        self.ensure()
+        fields = to_bq_schema(schema)
+        with tempfile.TemporaryDirectory(prefix="spendscope-bq-") as tmp:
+            path = Path(tmp) / f"{table}.parquet"
+            written = _write_parquet(path, as_batches(data, schema), schema)
+            if not keys:
+                if written:
+                    self._load(path, self.ref(table), fields, "WRITE_APPEND")
+            elif not written:
+                self._run(f"DELETE FROM `{self.ref(table)}` WHERE {bq_predicate(keys)}")
+            else:
+                stage = f"_stage_{table}_{uuid.uuid4().hex[:16]}"
+                try:
+                    self._load(path, self.ref(stage), fields, "WRITE_TRUNCATE")
+                    self._merge(table, f"`{self.ref(stage)}`", keys, schema.names)
+                finally:
+                    self.client.delete_table(self.ref(stage), not_found_ok=True)
+        log.debug("wrote table:%s rows:%s keys:%s", table, written, len(keys))
+        return written
+
+    def replace_from_query(self, table: str, sql: str, params: Mapping[str, Any], keys: Sequence[Key]) -> int:
+        schema = schema_of(table)
+        self.ensure()
+        text = self._prepare(bind(sql, params))
+        # Like the DuckDB engine's conform: our columns the query lacks are left NULL.
+        dry = self._run(text, dry_run=True, use_query_cache=False)
+        produced = {f.name.lower() for f in dry.schema or ()}
+        columns = [n for n in schema.names if n.lower() in produced]
+        if keys:
+            job = self._merge(table, f"(\n{text}\n)", keys, columns)
+        else:
+            cols = ", ".join(f"`{c}`" for c in columns)
+            job = self._run(f"INSERT INTO `{self.ref(table)}` ({cols})\nSELECT {cols} FROM (\n{text}\n)")
+        stats = getattr(job, "dml_stats", None)
+        if stats is not None:
+            return int(stats.inserted_row_count or 0)
+        if not keys:
+            return int(job.num_dml_affected_rows or 0)
+        counted = self._to_arrow(self._run(f"SELECT COUNT(*) AS n FROM `{self.ref(table)}` WHERE {bq_predicate(keys)}").result())
+        return int(counted.column("n")[0].as_py())
+
+    def table_version(self, table: str) -> int | None:
+        try:
+            meta = self.client.get_table(self.ref(table))
+        except gexc.NotFound:
+            return None
+        modified = meta.modified
+        return None if modified is None else int(modified.timestamp() * 1_000_000)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _write_parquet(path: Path, batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> int:
+    """Stream batches into one Parquet file; returns the row count (0 writes no file)."""
+    written = 0
+    writer: pq.ParquetWriter | None = None
+    try:
+        for batch in batches:
+            if writer is None:
+                writer = pq.ParquetWriter(str(path), schema)
+            writer.write_batch(batch)
+            written += batch.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    return written

@@ -1,0 +1,71 @@
+"""The ingest runner: committed batches get their focus_costs rows and quarantined rows are kept, even on failure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import ClassVar
+
+import pyarrow as pa
+import pytest
+
+from collectors.base import Batch, Collector, Item, Quarantined, RunContext
+from spendscope import ingest
+from spendscope.config import Settings
+from spendscope.errors import SourceError
+
+DAY = dt.date(2026, 11, 1)
+
+
+def gcp_row(cost: float) -> dict[str, object]:
+    start = dt.datetime(2026, 11, 1, 10, tzinfo=dt.UTC)
+    return {
+        "billing_account_id": "01338E-BE3FD6-363B4C",
+        "service": {"id": "6F81-5844-456A", "description": "Compute Engine"},
+        "sku": {"id": "E0B7-D3E7-C5F3", "description": "Nvidia H100 80GB GPU running in Americas"},
+        "usage_start_time": start,
+        "usage_end_time": start + dt.timedelta(hours=1),
+        "cost": cost,
+        "credits": [{"amount": -1.0, "type": "SUSTAINED_USAGE_DISCOUNT"}],
+        "invoice": {"month": "202611"},
+        "cost_type": "regular",
+        "_day": DAY,
+        "_source": "test",
+    }
+
+
+class HalfBroken(Collector):
+    """Yields one good batch and a quarantined row, then its source fails."""
+
+    name: ClassVar[str] = "half-broken"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Collector:
+        return cls()
+
+    def collect(self, ctx: RunContext) -> Iterator[Item]:
+        yield Batch("gcp_billing_export", pa.Table.from_pylist([gcp_row(10.0)]), [{"_day": DAY}])
+        yield Quarantined("gcp_billing_export", "export.jsonl", 7, "cost is not a number: 'abc'", '{"cost":"abc"}')
+        raise SourceError("BigQuery went away")
+
+
+def test_a_failing_run_keeps_what_it_committed_consistent(ctx: RunContext) -> None:
+    with pytest.raises(SourceError):
+        ingest.run(HalfBroken(), ctx)
+    focus = ctx.warehouse.query("SELECT SUM(BilledCost) AS c FROM focus_costs").column("c")[0].as_py()
+    assert focus == pytest.approx(9.0), "the committed batch has its focus_costs rows"
+    q = ctx.warehouse.query("SELECT file, line, reason FROM quarantine").to_pylist()
+    assert q == [{"file": "export.jsonl", "line": 7, "reason": "cost is not a number: 'abc'"}]
+
+
+def test_summary_lines_count_rows_and_quarantine(ctx: RunContext) -> None:
+    class Good(HalfBroken):
+        def collect(self, ctx: RunContext) -> Iterator[Item]:
+            yield Batch("gcp_billing_export", pa.Table.from_pylist([gcp_row(1.0), gcp_row(2.0)]), [{"_day": DAY}])
+            yield Quarantined("gcp_billing_export", "x.csv", 3, "bad date")
+
+    summary = ingest.run(Good(), ctx)
+    assert summary.total_rows == 2 and summary.derived_rows == 2
+    text = "\n".join(summary.lines())
+    assert "gcp_billing_export: 2 row(s) in 1 partition(s)" in text
+    assert "quarantined: 1 row(s)" in text and "x.csv:3: bad date" in text
