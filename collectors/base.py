@@ -30,6 +30,9 @@ class Batch:
     keys: Sequence[Key] = ()
     # Ingest-state rows to record once the data is committed: (source, partition, watermark, ...).
     state: Sequence[dict[str, Any]] = ()
+    # The rows already live in the warehouse (a BigQuery view over the billing export): write nothing,
+    # but record `state` and refresh the derived tables for the days in `keys`.
+    in_place: bool = False
 
 
 @dataclass(frozen=True)

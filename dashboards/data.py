@@ -41,8 +41,8 @@ def warehouse() -> Warehouse:
 
 
 def version() -> Any:
-    """Changes whenever focus_costs is written (or the config), so cached results never outlive the data."""
-    v = warehouse().table_version("focus_costs")
+    """Changes whenever cost_daily is written (or the config), so cached results never outlive the data."""
+    v = warehouse().table_version("cost_daily")
     return None if v is None else (_config_path(), v)
 
 

@@ -182,7 +182,7 @@ def query(ctx: click.Context, sql: str, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.pass_context
 def costs(ctx: click.Context, by: tuple[str, ...], since: str | None, until: str | None, fmt: str) -> None:
-    """Cost summary from focus_costs, in billed USD, by reporting day in the configured time zone."""
+    """Cost summary (the cost_daily rollup of focus_costs), billed USD, by reporting day in the configured zone."""
     from spendscope import costs as costs_mod
 
     bad = [b for b in by if b not in costs_mod.DIMENSIONS]
@@ -198,6 +198,16 @@ def costs(ctx: click.Context, by: tuple[str, ...], since: str | None, until: str
             f"total billed: {total:,.2f} {settings.reporting.currency}"
             + (f"  ({unpriced} unpriced charge(s): set collectors.databricks.sku_prices)" if unpriced else "")
         )
+
+
+@cli.command()
+@click.pass_context
+def rebuild(ctx: click.Context) -> None:
+    """Recompute the cost_daily rollup from focus_costs (after changing reporting.timezone)."""
+    from exporters.warehouse.derive import rebuild_all
+
+    n = rebuild_all(_warehouse(ctx), _settings(ctx).reporting.timezone)
+    click.echo(f"cost_daily: {n} rollup row(s) rebuilt")
 
 
 @cli.command()

@@ -1,6 +1,8 @@
-"""Cost summaries over `focus_costs`, shared by `spendscope costs`, the dashboard and (later) the email.
+"""Cost summaries, shared by `spendscope costs`, the dashboard and (later) the daily email.
 
-Days are reporting days in the configured time zone; money is summed in SQL and rounded only for display.
+They read the `cost_daily` rollup (small, refreshed per ingested partition); only a dimension the rollup
+does not carry (`sku`) falls back to the `focus_costs` view. Days are reporting days in the configured
+time zone; money is summed in SQL and rounded only for display.
 """
 
 from __future__ import annotations
@@ -11,65 +13,77 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from exporters.warehouse.engine import Warehouse
+from spendscope.errors import SpendscopeError
 
-# --by name → SQL expression over focus_costs (BigQuery dialect). @tz is the reporting time zone.
+# --by name → expression over cost_daily (BigQuery dialect)
 DIMENSIONS: dict[str, str] = {
-    "provider": "ProviderName",
-    "platform": "x_Platform",
-    "service": "ServiceName",
-    "category": "ServiceCategory",
-    "team": "IFNULL(x_Team, '(untagged)')",
-    "env": "IFNULL(x_Env, '(untagged)')",
-    "workload": "IFNULL(x_Workload, '(untagged)')",
-    "project": "IFNULL(SubAccountId, '(none)')",
-    "account": "BillingAccountId",
+    "provider": "provider",
+    "platform": "platform",
+    "service": "service",
+    "category": "category",
+    "team": "IFNULL(team, '(untagged)')",
+    "env": "IFNULL(env, '(untagged)')",
+    "workload": "IFNULL(workload, '(untagged)')",
+    "project": "IFNULL(project, '(none)')",
+    "account": "account",
+    "gpu": "IFNULL(gpu, '(no GPU)')",
     "sku": "ChargeDescription",
-    "gpu": "IFNULL(x_GpuModel, '(no GPU)')",
-    "day": "DATE(ChargePeriodStart, @tz)",
-    "month": "FORMAT_DATE('%Y-%m', DATE(ChargePeriodStart, @tz))",
+    "day": "day",
+    "month": "FORMAT_DATE('%Y-%m', day)",
 }
+# Dimensions only the detailed view has: the query then reads focus_costs, rolled up the same way.
+_DETAIL_ONLY = {"sku"}
+_DETAIL = """(SELECT DATE(ChargePeriodStart, @tz) AS day, ChargeDescription, BilledCost AS billed_cost,
+                     ListCost AS list_cost, 1 AS charges, IF(BilledCost IS NULL, 1, 0) AS unpriced
+              FROM focus_costs)"""
 
 
-def summary(
-    wh: Warehouse,
-    by: Sequence[str],
-    since: dt.date | None,
-    until: dt.date | None,
-    tz: str,
-) -> pa.Table:
-    """Billed and list cost grouped by `by` dimensions between reporting days `since`..`until` inclusive."""
+class StaleRollupError(SpendscopeError):
+    """cost_daily was built for another reporting time zone."""
+
+
+def _source(wh: Warehouse, by: Sequence[str], tz: str) -> str:
+    if _DETAIL_ONLY & set(by):
+        return _DETAIL
+    other = wh.query("SELECT ANY_VALUE(tz) AS tz FROM cost_daily WHERE tz != @tz", {"tz": tz}).column("tz")[0]
+    if other.as_py() is not None:
+        raise StaleRollupError(
+            f"the cost rollup was built for time zone {other.as_py()!r}, the config says {tz!r}: "
+            "run `spendscope rebuild`"
+        )
+    return "cost_daily"
+
+
+def summary(wh: Warehouse, by: Sequence[str], since: dt.date | None, until: dt.date | None, tz: str) -> pa.Table:
+    """Billed and list cost grouped by `by` between reporting days `since`..`until` inclusive."""
     unknown = [b for b in by if b not in DIMENSIONS]
     if unknown:
         raise ValueError(f"unknown --by {', '.join(unknown)}; valid: {', '.join(DIMENSIONS)}")
     dims = [f"{DIMENSIONS[b]} AS {b}" for b in by]
     group = ", ".join(str(i + 1) for i in range(len(by)))
     order = ", ".join(by) if "day" in by or "month" in by else "billed_cost DESC"
+    where = ["TRUE"]
+    if since is not None:
+        where.append("day >= @since")
+    if until is not None:
+        where.append("day <= @until")
     sql = f"""
         SELECT {", ".join(dims) + "," if dims else ""}
-               SUM(BilledCost) AS billed_cost,
-               SUM(ListCost) AS list_cost,
-               SUM(ListCost) - SUM(BilledCost) AS savings,
-               COUNT(*) AS charges,
-               COUNTIF(BilledCost IS NULL) AS unpriced
-        FROM focus_costs
-        WHERE {_window(since, until)}
+               SUM(billed_cost) AS billed_cost,
+               SUM(list_cost) AS list_cost,
+               SUM(list_cost) - SUM(billed_cost) AS savings,
+               SUM(charges) AS charges,
+               SUM(unpriced) AS unpriced
+        FROM {_source(wh, by, tz)}
+        WHERE {" AND ".join(where)}
         {"GROUP BY " + group if dims else ""}
         {"ORDER BY " + order if dims else ""}
     """
     return wh.query(sql, {"tz": tz, "since": since, "until": until})
 
 
-def _window(since: dt.date | None, until: dt.date | None) -> str:
-    terms = ["TRUE"]
-    if since is not None:
-        terms.append("DATE(ChargePeriodStart, @tz) >= @since")
-    if until is not None:
-        terms.append("DATE(ChargePeriodStart, @tz) <= @until")
-    return " AND ".join(terms)
-
-
 def daily_by(wh: Warehouse, dim: str, since: dt.date, until: dt.date, tz: str) -> pa.Table:
-    """Daily billed cost split by one dimension: columns day, <dim>, billed_cost."""
+    """Daily billed cost split by one dimension: columns day, <dim>, billed_cost, …"""
     return summary(wh, ["day", dim], since, until, tz)
 
 
@@ -78,34 +92,25 @@ def month_to_date(wh: Warehouse, today: dt.date, tz: str) -> dict[str, float]:
     first = today.replace(day=1)
     prev_first = (first - dt.timedelta(days=1)).replace(day=1)
     prev_same = prev_first + (today - first)
-    sql = """
+    sql = f"""
         SELECT
-          SUM(IF(d >= @first AND d <= @today, BilledCost, 0)) AS mtd,
-          SUM(IF(d = @yesterday, BilledCost, 0)) AS yesterday,
-          SUM(IF(d >= @prev_first AND d <= @prev_same, BilledCost, 0)) AS prev_mtd
-        FROM (SELECT DATE(ChargePeriodStart, @tz) AS d, BilledCost FROM focus_costs
-              WHERE DATE(ChargePeriodStart, @tz) >= @prev_first)
+          SUM(IF(day >= @first AND day <= @today, billed_cost, 0)) AS mtd,
+          SUM(IF(day = @yesterday, billed_cost, 0)) AS yesterday,
+          SUM(IF(day >= @prev_first AND day <= @prev_same, billed_cost, 0)) AS prev_mtd
+        FROM {_source(wh, [], tz)}
+        WHERE day >= @prev_first
     """
-    row = wh.query(
-        sql,
-        {
-            "tz": tz,
-            "first": first,
-            "today": today,
-            "yesterday": today - dt.timedelta(days=1),
-            "prev_first": prev_first,
-            "prev_same": prev_same,
-        },
-    ).to_pylist()[0]
+    params = {"tz": tz, "first": first, "today": today, "yesterday": today - dt.timedelta(days=1),
+              "prev_first": prev_first, "prev_same": prev_same}  # fmt: skip
+    row = wh.query(sql, params).to_pylist()[0]
     return {k: float(v or 0.0) for k, v in row.items()}
 
 
 def freshness(wh: Warehouse) -> pa.Table:
-    """How far each source's data reaches: last charge end per provider and table, and last ingest."""
+    """How far each source's data reaches: last charge end per source table and provider."""
     return wh.query(
         """
-        SELECT x_SourceTable AS source, ProviderName AS provider,
-               MAX(ChargePeriodEnd) AS data_until, COUNT(*) AS charges
-        FROM focus_costs GROUP BY 1, 2 ORDER BY 1, 2
+        SELECT x_SourceTable AS source, provider, MAX(data_until) AS data_until, SUM(charges) AS charges
+        FROM cost_daily GROUP BY 1, 2 ORDER BY 1, 2
         """
     )

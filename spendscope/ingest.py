@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from collectors.base import Batch, Collector, Quarantined, RunContext
-from exporters.warehouse.derive import refresh_focus
+from exporters.warehouse import derive
 from exporters.warehouse.schema import TABLES
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class IngestSummary:
         for table, n in sorted(self.rows.items()):
             out.append(f"  {table}: {n} row(s) in {self.partitions.get(table, 0)} partition(s)")
         if self.derived_rows:
-            out.append(f"  focus_costs: {self.derived_rows} row(s) derived")
+            out.append(f"  cost_daily: {self.derived_rows} rollup row(s) refreshed")
         if self.quarantined:
             out.append(
                 f"  quarantined: {len(self.quarantined)} row(s) (see: spendscope query "
@@ -72,7 +72,7 @@ def run(collector: Collector, ctx: RunContext, paths: Sequence[str] | None = Non
             if isinstance(item, Quarantined):
                 summary.quarantined.append(item)
                 continue
-            n = ctx.warehouse.replace(item.table, item.data, item.keys)
+            n = 0 if item.in_place else ctx.warehouse.replace(item.table, item.data, item.keys)
             summary.rows[item.table] = summary.rows.get(item.table, 0) + n
             summary.partitions[item.table] = summary.partitions.get(item.table, 0) + len(item.keys)
             if item.state:
@@ -98,7 +98,8 @@ def _touch(touched: dict[str, set[dt.date] | None], table: str, days: set[dt.dat
 def _derive(ctx: RunContext, touched: dict[str, set[dt.date] | None]) -> int:
     if "databricks_list_prices" in touched:
         touched.pop("databricks_usage", None)  # the price refresh re-derives every usage day already
-    return sum(refresh_focus(ctx.warehouse, table, days) for table, days in touched.items())
+    tz = ctx.settings.reporting.timezone
+    return sum(derive.refresh(ctx.warehouse, table, days, tz) for table, days in touched.items())
 
 
 def _record_state(ctx: RunContext, rows: Sequence[dict[str, object]]) -> None:

@@ -21,7 +21,7 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
 def warehouse_is_empty(wh: Warehouse) -> bool:
-    return int(wh.query("SELECT COUNT(*) AS n FROM focus_costs").column("n")[0].as_py()) == 0
+    return int(wh.query("SELECT COUNT(*) AS n FROM cost_daily").column("n")[0].as_py()) == 0
 
 
 def streamlit_command(settings: Settings, port: int | None) -> list[str]:

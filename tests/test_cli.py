@@ -11,12 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
 from exporters.warehouse.duckdb import DuckDbLake
 from spendscope.cli import cli
+from tests.seed import seed_costs
 
 
 def write_config(tmp_path: Path, extra: str = "") -> Path:
@@ -26,31 +26,17 @@ def write_config(tmp_path: Path, extra: str = "") -> Path:
 
 
 def seed_focus(lake_path: Path) -> None:
-    """Two providers' costs straight into focus_costs (the table `costs` reads)."""
+    """Two providers' costs, ingested as FOCUS rows (the rollup `costs` reads is derived from them)."""
     ts = dt.datetime(2026, 11, 3, 20, tzinfo=dt.UTC)  # 12:00 in Los Angeles: reporting day 2026-11-03
-    rows = [
-        {
-            "BilledCost": 10.0,
-            "ListCost": 12.0,
-            "ProviderName": "Google Cloud",
-            "ServiceName": "Compute Engine",
-            "x_Team": "ml",
-            "ChargePeriodStart": ts,
-            "x_SourceTable": "t",
-            "_day": ts.date(),
-        },
-        {
-            "BilledCost": 5.5,
-            "ListCost": 5.5,
-            "ProviderName": "Databricks",
-            "ServiceName": "Jobs Compute",
-            "x_Team": None,
-            "ChargePeriodStart": ts,
-            "x_SourceTable": "t",
-            "_day": ts.date(),
-        },
-    ]
-    DuckDbLake(lake_path).replace("focus_costs", pa.Table.from_pylist(rows), [{"x_SourceTable": "t"}])
+    seed_costs(
+        DuckDbLake(lake_path),
+        [
+            {"BilledCost": 10.0, "ListCost": 12.0, "ProviderName": "Google Cloud", "ServiceName": "Compute Engine",
+             "Tags": '{"team": "ml"}', "ChargePeriodStart": ts},
+            {"BilledCost": 5.5, "ListCost": 5.5, "ProviderName": "Databricks", "ServiceName": "Jobs Compute",
+             "ChargePeriodStart": ts},
+        ],
+    )  # fmt: skip
 
 
 def run_cli(cfg: Path, *args: str) -> subprocess.CompletedProcess[str]:

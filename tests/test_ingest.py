@@ -1,4 +1,4 @@
-"""The ingest runner: committed batches get their focus_costs rows and quarantined rows are kept, even on failure."""
+"""The ingest runner: committed batches get their rollup rows and quarantined rows are kept, even on failure."""
 
 from __future__ import annotations
 
@@ -53,7 +53,9 @@ def test_a_failing_run_keeps_what_it_committed_consistent(ctx: RunContext) -> No
     with pytest.raises(SourceError):
         ingest.run(HalfBroken(), ctx)
     focus = ctx.warehouse.query("SELECT SUM(BilledCost) AS c FROM focus_costs").column("c")[0].as_py()
-    assert focus == pytest.approx(9.0), "the committed batch has its focus_costs rows"
+    assert focus == pytest.approx(9.0), "the committed batch shows in focus_costs"
+    rolled = ctx.warehouse.query("SELECT SUM(billed_cost) AS c FROM cost_daily").column("c")[0].as_py()
+    assert rolled == pytest.approx(9.0), "and its rollup rows were derived despite the failure"
     q = ctx.warehouse.query("SELECT file, line, reason FROM quarantine").to_pylist()
     assert q == [{"file": "export.jsonl", "line": 7, "reason": "cost is not a number: 'abc'"}]
 
@@ -65,7 +67,10 @@ def test_summary_lines_count_rows_and_quarantine(ctx: RunContext) -> None:
             yield Quarantined("gcp_billing_export", "x.csv", 3, "bad date")
 
     summary = ingest.run(Good(), ctx)
-    assert summary.total_rows == 2 and summary.derived_rows == 2
+    assert summary.total_rows == 2
+    assert summary.derived_rows == 1, "two charges of one day and the same dimensions roll up into one row"
+    rollup = ctx.warehouse.query("SELECT charges, billed_cost FROM cost_daily").to_pylist()
+    assert rollup == [{"charges": 2, "billed_cost": pytest.approx(1.0)}]
     text = "\n".join(summary.lines())
-    assert "gcp_billing_export: 2 row(s) in 1 partition(s)" in text
+    assert "gcp_billing_export: 2 row(s) in 1 partition(s)" in text and "cost_daily: 1 rollup row(s)" in text
     assert "quarantined: 1 row(s)" in text and "x.csv:3: bad date" in text

@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -29,8 +30,8 @@ from spendscope.errors import MissingColumnsError
 REPLACE_BY = ("auto", "partition", "usage-day")
 _WANTED = {**EXPORT_FIELDS, **PARTITION_FIELDS}
 _CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
-# A zone-less timestamp text ('2026-11-20 03:00:00'): BigQuery TIMESTAMPs are UTC, so mark it Z.
 _CHECKED = ("billing_account_id", "cost", "usage_start_time", "usage_end_time")
+# A zone-less timestamp text ('2026-11-20 03:00:00'): BigQuery TIMESTAMPs are UTC, so mark it Z.
 _NAIVE_TS = r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)$"
 
 
@@ -63,9 +64,13 @@ def _decimals_as_text(typ: pa.DataType) -> pa.DataType:
     if pa.types.is_decimal(typ):
         return pa.string()
     if pa.types.is_struct(typ):
-        return pa.struct([pa.field(f.name, _decimals_as_text(f.type)) for f in typ])
+        children = [_decimals_as_text(f.type) for f in typ]
+        if all(c == f.type for c, f in zip(children, typ, strict=True)):
+            return typ
+        return pa.struct([pa.field(f.name, c) for f, c in zip(typ, children, strict=True)])
     if pa.types.is_list(typ) or pa.types.is_large_list(typ):
-        return pa.list_(_decimals_as_text(typ.value_type))
+        inner = _decimals_as_text(typ.value_type)
+        return typ if inner == typ.value_type else pa.list_(inner)
     return typ
 
 
@@ -108,7 +113,19 @@ def convert_column(col: pa.ChunkedArray, typ: pa.DataType, name: str) -> tuple[p
     return pa.chunked_array([pa.array(out, typ)], typ), errors
 
 
-def _partition_day(cols: Mapping[str, pa.ChunkedArray], n: int) -> pa.ChunkedArray | None:
+def _nulls_as_empty(arr: pa.ListArray) -> pa.Array:
+    """`arr` with its null lists made empty."""
+    # Dropping the validity bitmap does it when no null slot spans values (as writers lay them out);
+    # pc.fill_null on list<struct> is ~100x slower (14 s for 5M rows).
+    if not arr.null_count:
+        return arr
+    lengths = np.diff(arr.offsets.to_numpy())
+    if lengths[arr.is_null().to_numpy(zero_copy_only=False)].any():
+        return pc.fill_null(arr, pa.scalar([], arr.type))
+    return pa.ListArray.from_arrays(arr.offsets, arr.values, type=arr.type)
+
+
+def _partition_day(cols: Mapping[str, pa.ChunkedArray]) -> pa.ChunkedArray | None:
     days = [cols[c] for c in (PARTITION_DATE, PARTITION_TIME) if c in cols]
     if not days:
         return None
@@ -153,10 +170,10 @@ def normalize(
         cols[canon], errs = convert_column(table.column(file_name), _WANTED[canon].type, canon)
         if pa.types.is_list(cols[canon].type) and cols[canon].null_count:
             # A REPEATED field is never NULL in BigQuery, only empty: a missing key or cell means [].
-            cols[canon] = pc.fill_null(cols[canon], pa.scalar([], cols[canon].type))
+            cols[canon] = pa.chunked_array([_nulls_as_empty(a) for a in cols[canon].chunks], cols[canon].type)
         for i, reason in errs.items():
             known.setdefault(i, reason)
-    part_day = _partition_day(cols, n)
+    part_day = _partition_day(cols)
     if part_day is None and replace_by == "partition" and n:
         raise MissingColumnsError(source, ["_PARTITIONTIME"])
 

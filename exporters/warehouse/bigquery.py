@@ -23,29 +23,24 @@ import pyarrow.parquet as pq
 from google.api_core import exceptions as gexc
 from google.cloud import bigquery
 
-from exporters.warehouse.bq_schema import export_select, missing_columns, to_bq_schema
+from exporters.warehouse.bq_functions import (
+    create_statements,
+    emulator_statements,
+    qualify_calls,
+    qualify_tables,
+    emulator_rewrite,
+)
+from exporters.warehouse.bq_schema import column_definitions, export_select, missing_columns, sql_type
 from exporters.warehouse.engine import Data, Key, Warehouse, as_batches, schema_of
 from exporters.warehouse.schema import TABLES
 from exporters.warehouse.sqltext import bind, literal
+from exporters.warehouse.views import view_definitions
 from spendscope.errors import ConfigError, MissingColumnsError, QueryError, SourceError
 
 if TYPE_CHECKING:
     from spendscope.config import Settings
 
 log = logging.getLogger(__name__)
-
-# TAGS_JSON as a persistent UDF in our dataset: the same result as the DuckDB macro (keys in first-seen
-# order, the first value of a duplicated key wins, compact JSON). Persistent rather than a TEMP function
-# so every query stays one statement (a script cannot have a destination or a dry run); written with
-# STRING_AGG because the emulator cannot run JSON_OBJECT(array, array) (sqltext.BIGQUERY_PRELUDE's form).
-_TAGS_JSON_UDF = """CREATE OR REPLACE FUNCTION `@ref`(l ARRAY<STRUCT<key STRING, value STRING>>) AS ((
-  SELECT CONCAT('{', IFNULL(STRING_AGG(CONCAT(TO_JSON_STRING(k), ':', IFNULL(TO_JSON_STRING(v), 'null')),
-                                       ',' ORDER BY i), ''), '}')
-  FROM (SELECT e.key AS k, ANY_VALUE(e.value HAVING MIN o) AS v, MIN(o) AS i
-        FROM UNNEST(l) AS e WITH OFFSET o WHERE e.key IS NOT NULL GROUP BY e.key)
-))"""
-_TAGS_JSON_CALL = re.compile(r"(?<![\w.`])TAGS_JSON\s*\(", re.IGNORECASE)
-
 
 def make_client(project: str | None, api_endpoint: str | None = None, location: str | None = None) -> Any:
     """A google.cloud.bigquery.Client; with `api_endpoint` (an emulator) anonymous credentials are used."""
@@ -81,9 +76,13 @@ def bq_predicate(keys: Sequence[Key], alias: str = "") -> str:
     return " OR ".join(terms) if terms else "FALSE"
 
 
+_REQUEST_PREFIX = re.compile(r"^(?:GET|POST|PUT|PATCH|DELETE) \S+: ")
+
+
 def _error_text(exc: Exception) -> str:
-    message = getattr(exc, "message", None) or str(exc)
-    return str(message).splitlines()[0]
+    """BigQuery's own message, without the HTTP request the client prefixes it with."""
+    message = str(getattr(exc, "message", None) or exc).splitlines()[0]
+    return _REQUEST_PREFIX.sub("", message)
 
 
 class BigQueryWarehouse(Warehouse):
@@ -100,6 +99,7 @@ class BigQueryWarehouse(Warehouse):
         billing_export_table: str | None = None,
         bqstorage_client: Any = None,
         use_storage_api: bool = True,
+        emulator: bool = False,
     ) -> None:
         self.client = client
         self.project = str(client.project)
@@ -109,6 +109,8 @@ class BigQueryWarehouse(Warehouse):
         self.billing_export_table = billing_export_table
         self._bqstorage = bqstorage_client
         self._use_storage = use_storage_api
+        # Aimed at bqemulator (tests): route around its SQL rewrite bug (bq_functions.EMULATOR_FUNCTIONS).
+        self.emulator = emulator
         self._ensured = False
         self._ensure_lock = threading.Lock()
 
@@ -126,6 +128,7 @@ class BigQueryWarehouse(Warehouse):
             location=cfg.location,
             billing_export_table=settings.collectors.gcp_billing.export_table,
             use_storage_api=cfg.api_endpoint is None,
+            emulator=cfg.api_endpoint is not None,
         )
 
     # -- setup ------------------------------------------------------------------------------------
@@ -150,27 +153,36 @@ class BigQueryWarehouse(Warehouse):
                         self._ensure_table(name, spec.schema, spec.partition)
             except gexc.GoogleAPIError as exc:
                 raise SourceError(f"BigQuery dataset {self.dataset_ref}: {_error_text(exc)}") from None
-            self._run(_TAGS_JSON_UDF.replace("@ref", self.ref("TAGS_JSON")))
+            extra = emulator_statements(self.dataset_ref) if self.emulator else []
+            for statement in [*create_statements(self.dataset_ref), *extra]:
+                self._run(statement)
+            self._create_views()
             self._ensured = True
 
     def _ensure_table(self, name: str, schema: pa.Schema, partition: str) -> None:
-        fields = to_bq_schema(schema)
+        """Create the table if absent (DDL); add the columns a newer schema has (nullable, in place)."""
+        ref = self.ref(name)
         try:
-            existing = self.client.get_table(self.ref(name))
+            existing = self.client.get_table(ref)
         except gexc.NotFound:
-            table = bigquery.Table(self.ref(name), schema=fields)
-            table.time_partitioning = bigquery.TimePartitioning(type_="DAY", field=partition)
-            self.client.create_table(table, exists_ok=True)
+            self._run(f"CREATE TABLE IF NOT EXISTS `{ref}` ({column_definitions(schema)}) PARTITION BY `{partition}`")
             return
         if existing.table_type != "TABLE":
             return
         have = {f.name.lower() for f in existing.schema}
-        added = [f for f in fields if f.name.lower() not in have]
-        if added:  # a newer schema: BigQuery lets us add NULLABLE/REPEATED columns in place
-            relaxed = [bigquery.SchemaField.from_api_repr({**f.to_api_repr(), "mode": f.mode if f.mode == "REPEATED" else "NULLABLE"}) for f in added]
-            existing.schema = [*existing.schema, *relaxed]
-            self.client.update_table(existing, ["schema"])
+        added = [f for f in schema if f.name.lower() not in have]
+        for f in added:
+            self._run(f"ALTER TABLE `{ref}` ADD COLUMN IF NOT EXISTS `{f.name}` {sql_type(f.type)}")
+        if added:
             log.info("bigquery schema-added table:%s columns:%s", name, [f.name for f in added])
+
+    def _create_views(self) -> None:
+        """The shared views (views.py): each raw table as FOCUS rows, and `focus_costs`, their union."""
+        views = view_definitions()
+        names = set(TABLES) | set(views)
+        for name, sql in views.items():
+            body = qualify_tables(self._prepare(sql), self.dataset_ref, names)
+            self._run(f"CREATE OR REPLACE VIEW `{self.ref(name)}` AS\n{body}")
 
     def ensure_export_view(self, export_table: str) -> None:
         """(Re)create `gcp_billing_export` as a view over the billing export, conformed to our schema."""
@@ -202,8 +214,9 @@ class BigQueryWarehouse(Warehouse):
     # -- jobs -------------------------------------------------------------------------------------
 
     def _prepare(self, sql: str) -> str:
-        """Point TAGS_JSON calls at the dataset's function (a UDF must be called qualified)."""
-        return _TAGS_JSON_CALL.sub(f"`{self.ref('TAGS_JSON')}`(", sql)
+        """Our SQL with the per-engine functions pointed at the dataset's UDFs."""
+        sql = qualify_calls(sql, self.dataset_ref)
+        return emulator_rewrite(sql, self.dataset_ref) if self.emulator else sql
 
     def _run(self, sql: str, **config: Any) -> Any:
         """Run one statement to completion; any failure is a QueryError carrying BigQuery's message."""
@@ -231,14 +244,14 @@ class BigQueryWarehouse(Warehouse):
 
     # -- writes -----------------------------------------------------------------------------------
 
-    def _load(self, path: Path, dest: str, fields: list[bigquery.SchemaField], disposition: str) -> None:
+    def _load(self, path: Path, dest: str, disposition: str) -> None:
+        """Load a Parquet file into an existing table (created by DDL, so its schema is ours)."""
         parquet = bigquery.ParquetOptions()
         parquet.enable_list_inference = True  # Arrow lists load as REPEATED, not a list/element record
         job_config = bigquery.LoadJobConfig(
             source_format=bigquery.SourceFormat.PARQUET,
             write_disposition=disposition,
-            create_disposition="CREATE_IF_NEEDED",
-            schema=fields,
+            create_disposition="CREATE_NEVER",
             parquet_options=parquet,
         )
         try:
@@ -259,22 +272,26 @@ class BigQueryWarehouse(Warehouse):
     def replace(self, table: str, data: Data, keys: Sequence[Key]) -> int:
         schema = schema_of(table)
         self.ensure()
-        fields = to_bq_schema(schema)
         with tempfile.TemporaryDirectory(prefix="spendscope-bq-") as tmp:
             path = Path(tmp) / f"{table}.parquet"
             written = _write_parquet(path, as_batches(data, schema), schema)
             if not keys:
                 if written:
-                    self._load(path, self.ref(table), fields, "WRITE_APPEND")
+                    self._load(path, self.ref(table), "WRITE_APPEND")
             elif not written:
                 self._run(f"DELETE FROM `{self.ref(table)}` WHERE {bq_predicate(keys)}")
             else:
-                stage = f"_stage_{table}_{uuid.uuid4().hex[:16]}"
+                stage = self.ref(f"_stage_{table}_{uuid.uuid4().hex[:16]}")
                 try:
-                    self._load(path, self.ref(stage), fields, "WRITE_TRUNCATE")
-                    self._merge(table, f"`{self.ref(stage)}`", keys, schema.names)
+                    # Expires on its own should this process die before dropping it.
+                    self._run(
+                        f"CREATE TABLE `{stage}` ({column_definitions(schema)}) OPTIONS (expiration_timestamp = "
+                        "TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY))"
+                    )
+                    self._load(path, stage, "WRITE_APPEND")
+                    self._merge(table, f"`{stage}`", keys, schema.names)
                 finally:
-                    self.client.delete_table(self.ref(stage), not_found_ok=True)
+                    self.client.delete_table(stage, not_found_ok=True)
         log.debug("wrote table:%s rows:%s keys:%s", table, written, len(keys))
         return written
 

@@ -81,6 +81,14 @@ def sql_type(t: pa.DataType) -> str:
     return _scalar_type(t)
 
 
+def column_definitions(schema: pa.Schema) -> str:
+    """The column list of a CREATE TABLE for `schema` (DDL: the emulator's tables API mis-quotes members)."""
+    return ", ".join(
+        f"`{f.name}` {sql_type(f.type)}{'' if f.nullable or _element(f.type) is not None else ' NOT NULL'}"
+        for f in schema
+    )
+
+
 def _same_shape(want: SchemaField, have: SchemaField) -> bool:
     """Whether `have` already has exactly `want`'s type and members (no rewrite needed)."""
     if _standard(want.field_type) != _standard(have.field_type):

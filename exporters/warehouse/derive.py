@@ -1,7 +1,7 @@
-"""Derived tables, refreshed incrementally after each ingest: `focus_costs` from every raw cost table.
+"""Derived tables, refreshed incrementally after each ingest: the `cost_daily` rollup of focus_costs.
 
-Each raw table has one BigQuery-dialect SQL file that maps a set of its `_day` partitions to FOCUS
-rows; the refresh replaces exactly those partitions of `focus_costs` (tagged by `x_SourceTable`).
+`focus_costs` itself is a view (views.py). After a raw table's partitions are replaced, the rollup rows
+of exactly those partitions are recomputed from the view with one BigQuery-dialect SQL (cost_daily.sql).
 """
 
 from __future__ import annotations
@@ -12,45 +12,40 @@ from collections.abc import Iterable
 
 from exporters.warehouse.engine import Warehouse
 from exporters.warehouse.sqltext import load_sql
+from exporters.warehouse.views import SOURCES
 
 log = logging.getLogger(__name__)
 
+# Bounds memory and transaction size on big backfills; each chunk's replace is atomic.
 DAYS_PER_REFRESH = 31
 
-# raw table → SQL file deriving its focus_costs rows for @days.
-FOCUS_SOURCES = {
-    "gcp_billing_export": "focus_gcp",
-    "databricks_usage": "focus_databricks",
-    "focus_import": "focus_import",
-}
 
-
-def refresh_focus(wh: Warehouse, table: str, days: Iterable[dt.date] | None = None) -> int:
-    """Recompute focus_costs for `days` of `table` (all of its days when None); returns rows written."""
+def refresh(wh: Warehouse, table: str, days: Iterable[dt.date] | None, tz: str) -> int:
+    """Recompute cost_daily for `days` of raw `table` (all of its days when None); returns rollup rows."""
     if table == "databricks_list_prices":
         # A price change re-prices every usage row it covers: rebuild all Databricks rows.
-        return refresh_focus(wh, "databricks_usage", None)
-    sql_name = FOCUS_SOURCES.get(table)
-    if sql_name is None:
+        return refresh(wh, "databricks_usage", None, tz)
+    if table not in SOURCES:
         return 0
+    sql = load_sql("cost_daily")
     if days is None:
         found = wh.query(f"SELECT DISTINCT _day FROM {table}").column("_day").to_pylist()
         day_list = sorted(d for d in found if d is not None)
-        keys: list[dict[str, object]] = [{"x_SourceTable": table}]  # also clears rows of vanished days
+        # One replace over the whole source, so rollup rows of vanished days go too.
+        n = wh.replace_from_query(
+            "cost_daily", sql, {"days": day_list, "source": table, "tz": tz}, [{"x_SourceTable": table}]
+        )
     else:
         day_list = sorted(set(days))
-        keys = [{"x_SourceTable": table, "_day": d} for d in day_list]
-    if not day_list and days is not None:
-        return 0
-    sql = load_sql(sql_name)
-    if days is None:
-        # Whole-table rebuild (prices changed): one replace, so rows of vanished days go too.
-        n = wh.replace_from_query("focus_costs", sql, {"days": day_list}, keys)
-    else:
-        # A few days at a time bounds memory on big backfills; each chunk's replace is atomic.
         n = 0
         for i in range(0, len(day_list), DAYS_PER_REFRESH):
             chunk = day_list[i : i + DAYS_PER_REFRESH]
-            n += wh.replace_from_query("focus_costs", sql, {"days": chunk}, keys[i : i + DAYS_PER_REFRESH])
-    log.info("derived table:focus_costs source:%s days:%s rows:%s", table, len(day_list), n)
+            keys = [{"x_SourceTable": table, "_day": d} for d in chunk]
+            n += wh.replace_from_query("cost_daily", sql, {"days": chunk, "source": table, "tz": tz}, keys)
+    log.info("derived table:cost_daily source:%s days:%s rows:%s", table, len(day_list), n)
     return n
+
+
+def rebuild_all(wh: Warehouse, tz: str) -> int:
+    """Recompute the whole rollup (after the reporting time zone changed, or to repair)."""
+    return sum(refresh(wh, table, None, tz) for table in SOURCES)

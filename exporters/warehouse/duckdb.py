@@ -8,6 +8,7 @@ version, a write killed half-way leaves only unreferenced files, and nothing eve
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -26,6 +27,7 @@ from deltalake.exceptions import CommitFailedError, TableNotFoundError
 from exporters.warehouse.engine import Data, Key, Warehouse, as_batches, key_predicate, schema_of
 from exporters.warehouse.schema import TABLES
 from exporters.warehouse.sqltext import DUCKDB_MACROS, bind, to_duckdb
+from exporters.warehouse.views import view_definitions
 from spendscope.errors import QueryError, WriteConflictError
 
 log = logging.getLogger(__name__)
@@ -130,7 +132,7 @@ class DuckDbLake(Warehouse):
         return None if dt is None else dt.version()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        """A fresh in-memory DuckDB with every table registered as an Arrow dataset of its snapshot."""
+        """A fresh in-memory DuckDB over each table's committed snapshot, plus the shared views."""
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")  # BigQuery semantics: DATE(ts) is the UTC date
         # Spill to the system temp dir (not ./.tmp), and let big scans stream out of order (we ORDER BY).
@@ -139,12 +141,26 @@ class DuckDbLake(Warehouse):
         for macro in DUCKDB_MACROS:
             con.execute(macro)
         for name, spec in TABLES.items():
-            dt = self._delta(name)
-            if dt is None:
-                con.register(name, spec.schema.empty_table())
-            else:
-                con.register(name, dt.to_pyarrow_dataset())
+            self._register(con, name, spec.schema)
+        for name, sql in _duckdb_views().items():
+            con.execute(f"CREATE VIEW {name} AS {sql}")
         return con
+
+    def _register(self, con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema) -> None:
+        dt = self._delta(name)
+        files = [] if dt is None else dt.file_uris()
+        if not files:
+            con.register(name, schema.empty_table())
+        elif all(f.startswith("/") for f in files):
+            # DuckDB's own Parquet reader over exactly the snapshot's files: multi-threaded with projection
+            # and partition pruning, several times faster than scanning through an Arrow dataset.
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            con.execute(
+                f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listed}], hive_partitioning = true, "
+                f"hive_types = {{'_day': DATE}}, union_by_name = true)"
+            )
+        else:  # object stores: let deltalake resolve the files
+            con.register(name, dt.to_pyarrow_dataset())  # type: ignore[union-attr]
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         text = to_duckdb(bind(sql, params))
@@ -167,3 +183,8 @@ def _retrying(write: Callable[[], int], table: str) -> int:
             log.info("write-conflict table:%s attempt:%s", table, attempt + 1)
             time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+@functools.lru_cache(maxsize=1)
+def _duckdb_views() -> dict[str, str]:
+    return {name: to_duckdb(sql) for name, sql in view_definitions().items()}

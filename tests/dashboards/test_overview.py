@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from exporters.warehouse.duckdb import DuckDbLake
+from tests.seed import seed_costs
 
 APP = str(Path(__file__).parents[2] / "app.py")
 
@@ -40,29 +40,11 @@ def test_overview_shows_month_to_date_and_daily_spend(app_config: Path) -> None:
     for back in range(0, 20):
         day = today - dt.timedelta(days=back)
         ts = dt.datetime.combine(day, dt.time(20), tzinfo=dt.UTC)  # midday in Los Angeles
-        rows.append(
-            {
-                "BilledCost": 100.0,
-                "ProviderName": "Google Cloud",
-                "ServiceName": "Compute Engine",
-                "ChargePeriodStart": ts,
-                "ChargePeriodEnd": ts,
-                "x_SourceTable": "t",
-                "_day": day,
-            }
-        )
-        rows.append(
-            {
-                "BilledCost": 50.0,
-                "ProviderName": "Databricks",
-                "ServiceName": "Jobs Compute",
-                "ChargePeriodStart": ts,
-                "ChargePeriodEnd": ts,
-                "x_SourceTable": "t",
-                "_day": day,
-            }
-        )
-    DuckDbLake(app_config).replace("focus_costs", pa.Table.from_pylist(rows), [{"x_SourceTable": "t"}])
+        rows.append({"BilledCost": 100.0, "ProviderName": "Google Cloud", "ServiceName": "Compute Engine",
+                     "ChargePeriodStart": ts})  # fmt: skip
+        rows.append({"BilledCost": 50.0, "ProviderName": "Databricks", "ServiceName": "Jobs Compute",
+                     "ChargePeriodStart": ts})  # fmt: skip
+    seed_costs(DuckDbLake(app_config), rows)
     at = run_app()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Yesterday"] == "$150"

@@ -197,7 +197,7 @@ def test_missing_required_column_fails_before_anything_is_written(
     with pytest.raises(MissingColumnsError, match="usage_end_time"):
         ingest.run(_collector(settings), ctx, [str(DBX / "usage.json"), str(DBX / "usage_missing_column.csv")])
 
-    for table in ("databricks_usage", "databricks_list_prices", "focus_costs"):
+    for table in ("databricks_usage", "databricks_list_prices", "cost_daily"):
         assert lake.table_version(table) is None
 
 

@@ -96,7 +96,7 @@ def test_failed_statement_with_http_200_raises_and_writes_nothing(
         ingest.run(api_collector, ctx)
 
     # The list_prices statement succeeded first, but nothing is written before usage does too.
-    for table in ("databricks_usage", "databricks_list_prices", "ingest_state", "focus_costs"):
+    for table in ("databricks_usage", "databricks_list_prices", "ingest_state", "cost_daily"):
         assert lake.table_version(table) is None, table
 
 

@@ -152,7 +152,7 @@ def test_missing_required_column_names_it_and_writes_nothing(ctx: RunContext, tm
     assert err.value.missing == ["BilledCost"]
     assert "BilledCost" in str(err.value) and str(broken) in str(err.value)
     assert ctx.warehouse.table_version("focus_import") is None
-    assert ctx.warehouse.table_version("focus_costs") is None
+    assert ctx.warehouse.table_version("cost_daily") is None
 
 
 def test_extra_and_custom_columns_are_ignored(ctx: RunContext) -> None:

@@ -12,6 +12,7 @@ from collectors import registry
 from collectors.base import Batch, Quarantined, RunContext
 from collectors.gcp_billing.collector import GcpBillingCollector
 from spendscope.config import Settings
+from tests.gcp_billing.conftest import FIX
 
 
 def test_the_collector_is_registered_as_gcp_billing() -> None:
@@ -19,7 +20,7 @@ def test_the_collector_is_registered_as_gcp_billing() -> None:
     assert GcpBillingCollector.name == "gcp-billing"
 
 
-def test_enabled_needs_the_flag_and_an_export_table(tmp_path: object) -> None:
+def test_enabled_needs_the_flag_and_an_export_table() -> None:
     def settings(**cfg: object) -> Settings:
         return Settings.model_validate({"collectors": {"gcp_billing": cfg}})
 
@@ -54,8 +55,6 @@ def test_collect_delegates_to_the_bigquery_source_with_config_and_injected_clien
 
 
 def test_collect_files_yields_one_batch_then_the_quarantined_rows(ctx: RunContext) -> None:
-    from tests.gcp_billing.conftest import FIX
-
     items = list(GcpBillingCollector.from_settings(ctx.settings).collect_files(ctx, [str(FIX / "bad_values.ndjson")]))
     assert isinstance(items[0], Batch) and items[0].table == "gcp_billing_export"
     assert [type(i) for i in items[1:]] == [Quarantined] * 3

@@ -133,3 +133,16 @@ def test_replace_by_partition_without_a_partition_column_is_an_error_naming_it(
         with pytest.raises(MissingColumnsError, match="_PARTITIONTIME"):
             run(collector, ctx, [str(path)])
     assert _count(ctx) == 0
+
+
+def test_a_partitiontime_column_in_csv_sets_the_day(
+    collector: GcpBillingCollector, ctx: RunContext, tmp_path: Path
+) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text(
+        "billing_account_id,usage_start_time,usage_end_time,cost,_PARTITIONTIME\n"
+        f"{ACCT},2026-11-18 03:00:00 UTC,2026-11-18 04:00:00 UTC,2.5,2026-11-19 00:00:00 UTC\n"
+        f"{ACCT},2026-11-18 04:00:00 UTC,2026-11-18 05:00:00 UTC,1.5,\n"  # no partition: its usage day
+    )
+    run(collector, ctx, [str(path)])
+    assert_close(billed_by_day(ctx), {NOV19: 2.5, NOV18: 1.5})

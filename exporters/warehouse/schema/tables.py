@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from exporters.warehouse.schema import databricks, focus, gcp_billing, state
+from exporters.warehouse.schema import databricks, focus, gcp_billing, rollup, state
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("databricks_usage", databricks.DATABRICKS_USAGE, databricks.USAGE_REQUIRED),
         TableSpec("databricks_list_prices", databricks.DATABRICKS_LIST_PRICES, databricks.LIST_PRICES_REQUIRED),
         TableSpec("focus_import", focus.FOCUS_IMPORT, focus.FOCUS_IMPORT_REQUIRED),
-        TableSpec("focus_costs", focus.FOCUS_COSTS),
+        TableSpec("cost_daily", rollup.COST_DAILY),
         TableSpec("ingest_state", state.INGEST_STATE),
         TableSpec("quarantine", state.QUARANTINE),
     )

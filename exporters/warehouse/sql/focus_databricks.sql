@@ -3,14 +3,12 @@
 -- [price_start_time, price_end_time) holds usage_end_time, price_end_time NULL meaning still current.
 -- Prices loaded from config (`_source = 'config'`) only apply where list_prices has no row.
 -- Rows with no price at all keep a NULL cost, so `spendscope costs` can report them as unpriced.
--- @days: the ingest partitions (_day) to derive.
 -- Prices are looked up once per distinct (sku_name, cloud, usage_unit, usage_end_time) and joined back
 -- on those columns: a deterministic key. (A GENERATE_UUID() row key in a CTE referenced twice breaks on
 -- BigQuery, which re-evaluates a non-recursive CTE at each reference, so the two UUIDs never match.)
 WITH u AS (
   SELECT *
   FROM databricks_usage
-  WHERE _day IN UNNEST(@days)
 ),
 k AS (
   SELECT DISTINCT sku_name, cloud, usage_unit, usage_end_time FROM u

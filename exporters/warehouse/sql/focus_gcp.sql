@@ -1,7 +1,6 @@
 -- focus_costs rows from gcp_billing_export (BigQuery Standard SQL; transpiled for DuckDB).
 -- Mapping follows Google's own FOCUS view (formats.md §1.6): BilledCost = EffectiveCost =
 -- cost + SUM(credits.amount); credits are negative. SubAccount is the project, which teams use.
--- @days: the ingest partitions (_day) to derive.
 -- LABEL_VALUE, HAS_LABEL_PREFIX, CREDITS_TOTAL, CUD_CATEGORY and TAGS_JSON are defined per engine
 -- (exporters/warehouse/sqltext.py): in BigQuery they are the UNNEST subqueries you would expect.
 WITH g AS (
@@ -14,7 +13,6 @@ WITH g AS (
     -- NULLIF: DuckDB's REGEXP_EXTRACT gives '' where BigQuery gives NULL on no match.
     NULLIF(REGEXP_EXTRACT(sku.description, r'(?i)nvidia (?:tesla )?([a-z0-9]+)'), '') AS gpu_model
   FROM gcp_billing_export
-  WHERE _day IN UNNEST(@days)
 )
 SELECT
   cost + credit_total AS BilledCost,

@@ -1,6 +1,5 @@
 -- focus_costs rows from focus_import (FOCUS files from any provider), already in FOCUS columns.
 -- Our x_ columns come from the Tags JSON object (keys team / env / workload / project).
--- @days: the ingest partitions (_day) to derive.
 SELECT
   BilledCost,
   COALESCE(EffectiveCost, BilledCost) AS EffectiveCost,
@@ -33,4 +32,3 @@ SELECT
   _day,
   _source
 FROM focus_import
-WHERE _day IN UNNEST(@days)
