@@ -72,8 +72,8 @@ def summary(wh: Warehouse, by: Sequence[str], since: dt.date | None, until: dt.d
                SUM(billed_cost) AS billed_cost,
                SUM(list_cost) AS list_cost,
                SUM(list_cost) - SUM(billed_cost) AS savings,
-               SUM(charges) AS charges,
-               SUM(unpriced) AS unpriced
+               CAST(SUM(charges) AS INT64) AS charges,
+               CAST(SUM(unpriced) AS INT64) AS unpriced
         FROM {_source(wh, by, tz)}
         WHERE {" AND ".join(where)}
         {"GROUP BY " + group if dims else ""}
@@ -110,7 +110,7 @@ def freshness(wh: Warehouse) -> pa.Table:
     """How far each source's data reaches: last charge end per source table and provider."""
     return wh.query(
         """
-        SELECT x_SourceTable AS source, provider, MAX(data_until) AS data_until, SUM(charges) AS charges
+        SELECT x_SourceTable AS source, provider, MAX(data_until) AS data_until, CAST(SUM(charges) AS INT64) AS charges
         FROM cost_daily GROUP BY 1, 2 ORDER BY 1, 2
         """
     )

@@ -50,6 +50,7 @@ class Job:
     func: Callable[[], int]
     interval_minutes: float
     misfire_grace_seconds: int = 300
+    run_at_start: bool = True  # collectors catch up at once; upkeep waits one interval
     health: JobHealth = field(default_factory=JobHealth)
 
 
@@ -77,7 +78,7 @@ class Daemon:
                 grace = getattr(cfg, "misfire_grace_seconds", 300)
                 self.add_job(Job(c.name, self._collector_job(c), c.interval_minutes(settings), grace))
         if warehouse.engine == "duckdb":
-            self.add_job(Job("lake-maintenance", self._maintenance, interval_minutes=24 * 60))
+            self.add_job(Job("lake-maintenance", self._maintenance, interval_minutes=24 * 60, run_at_start=False))
         self.scheduler: BackgroundScheduler | None = None
 
     def add_job(self, job: Job) -> None:
@@ -141,7 +142,7 @@ class Daemon:
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=job.misfire_grace_seconds,
-                next_run_time=now,
+                next_run_time=now if job.run_at_start else now + dt.timedelta(minutes=job.interval_minutes),
             )
         scheduler.start()
         self.scheduler = scheduler

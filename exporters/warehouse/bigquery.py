@@ -138,13 +138,14 @@ class BigQueryWarehouse(Warehouse):
         return f"{self.dataset_ref}.{table}"
 
     def ensure(self) -> None:
-        """Create the dataset, every table (partitioned on `_day`) and the TAGS_JSON function, once."""
+        """Create the dataset, every table (partitioned on `_day`), our SQL functions and views, once."""
         with self._ensure_lock:
             if self._ensured:
                 return
             try:
                 ds = bigquery.Dataset(self.dataset_ref)
-                ds.location = self.location
+                if self.location:
+                    ds.location = self.location
                 self.client.create_dataset(ds, exists_ok=True)
                 for name, spec in TABLES.items():
                     if name == "gcp_billing_export" and self.billing_export_table:

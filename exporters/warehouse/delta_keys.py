@@ -75,7 +75,7 @@ class KeyMatcher:
                 day_values = pa.array(sorted(days), pa.date32())
                 term = pc.and_(term, pc.is_in(batch.column(self.partition), value_set=day_values))
             out = pc.or_(out, pc.fill_null(term, False))
-        return out  # type: ignore[no-any-return]
+        return out
 
     def _scalar(self, column: str, value: Any) -> pa.Scalar:
         typ = self._schema.field(column).type

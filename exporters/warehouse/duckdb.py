@@ -8,15 +8,12 @@ version, a write killed half-way leaves only unreferenced files, and nothing eve
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import random
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -24,10 +21,11 @@ import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
+from exporters.warehouse.delta_writer import replace_local
 from exporters.warehouse.engine import Data, Key, Warehouse, as_batches, key_predicate, schema_of
 from exporters.warehouse.schema import TABLES
-from exporters.warehouse.sqltext import DUCKDB_MACROS, bind, to_duckdb
-from exporters.warehouse.views import view_definitions
+from exporters.warehouse.sqltext import bind, to_duckdb
+from exporters.warehouse.duck_reader import LakeReader
 from spendscope.errors import QueryError, WriteConflictError
 
 log = logging.getLogger(__name__)
@@ -35,7 +33,6 @@ log = logging.getLogger(__name__)
 # Two processes replacing the same partition at once: Delta lets one commit and rejects the other,
 # which then retries (re-reading its input) a few times with jitter.
 _RETRIES = 6
-_SPILL_DIR = os.path.join(tempfile.gettempdir(), "spendscope-duckdb")
 
 
 class DuckDbLake(Warehouse):
@@ -49,6 +46,7 @@ class DuckDbLake(Warehouse):
         self._write_locks: dict[str, threading.Lock] = {name: threading.Lock() for name in TABLES}
         self._tables: dict[str, DeltaTable] = {}
         self._tables_lock = threading.Lock()
+        self._reader = LakeReader(self._delta)
 
     # -- writes -----------------------------------------------------------------------------------
 
@@ -77,9 +75,15 @@ class DuckDbLake(Warehouse):
                 written += b.num_rows
                 yield b
 
+        partition = TABLES[table].partition
+        if "://" not in self.root:
+            # Local lake: our own bounded-memory Parquet writer plus one Delta commit (delta_writer.py).
+            with self._write_locks[table]:
+                written = replace_local(path, schema, as_batches(data, schema), keys, partition)
+            log.debug("wrote table:%s rows:%s keys:%s", table, written, len(keys))
+            return written
+        # Object stores: delta-rs writes (it buffers each open day's file in memory).
         reader = pa.RecordBatchReader.from_batches(schema, counted(as_batches(data, schema)))
-        if not self.root.startswith(("gs://", "s3://", "az://", "abfss://")):
-            Path(path).mkdir(parents=True, exist_ok=True)
         with self._write_locks[table]:
             exists = DeltaTable.is_deltatable(path)
             if keys and exists:
@@ -132,35 +136,11 @@ class DuckDbLake(Warehouse):
         return None if dt is None else dt.version()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        """A fresh in-memory DuckDB over each table's committed snapshot, plus the shared views."""
-        con = duckdb.connect(":memory:")
-        con.execute("SET TimeZone = 'UTC'")  # BigQuery semantics: DATE(ts) is the UTC date
-        # Spill to the system temp dir (not ./.tmp), and let big scans stream out of order (we ORDER BY).
-        con.execute(f"SET temp_directory = '{_SPILL_DIR}'")
-        con.execute("SET preserve_insertion_order = false")
-        for macro in DUCKDB_MACROS:
-            con.execute(macro)
-        for name, spec in TABLES.items():
-            self._register(con, name, spec.schema)
-        for name, sql in _duckdb_views().items():
-            con.execute(f"CREATE VIEW {name} AS {sql}")
-        return con
+        """A cursor on the shared read database, its tables at their latest committed versions."""
+        return self._reader.cursor()
 
-    def _register(self, con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema) -> None:
-        dt = self._delta(name)
-        files = [] if dt is None else dt.file_uris()
-        if not files:
-            con.register(name, schema.empty_table())
-        elif all(f.startswith("/") for f in files):
-            # DuckDB's own Parquet reader over exactly the snapshot's files: multi-threaded with projection
-            # and partition pruning, several times faster than scanning through an Arrow dataset.
-            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            con.execute(
-                f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listed}], hive_partitioning = true, "
-                f"hive_types = {{'_day': DATE}}, union_by_name = true)"
-            )
-        else:  # object stores: let deltalake resolve the files
-            con.register(name, dt.to_pyarrow_dataset())  # type: ignore[union-attr]
+    def close(self) -> None:
+        self._reader.close()
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         text = to_duckdb(bind(sql, params))
@@ -185,6 +165,3 @@ def _retrying(write: Callable[[], int], table: str) -> int:
     raise AssertionError("unreachable")
 
 
-@functools.lru_cache(maxsize=1)
-def _duckdb_views() -> dict[str, str]:
-    return {name: to_duckdb(sql) for name, sql in view_definitions().items()}

@@ -2,18 +2,22 @@
 
 Why not `write_deltalake` or `pyarrow.dataset.write_dataset`: both keep a growing buffer per open
 partition (delta-rs the whole file, the dataset writer `min_rows_per_group` rows each), so unsorted
-input spread over ~90 days peaks at gigabytes. Here each day keeps a small queue of compact row
-slices; when all queues together pass `buffer_bytes`, the biggest are written out as row groups to
-that day's open file. Memory is the budget plus one input batch, whatever the input size or order.
+input spread over ~90 days peaks at gigabytes. Here each incoming batch is sorted by day (one `take`,
+a compact copy) and queued; when the queue reaches `buffer_bytes`, a background thread writes every
+day's rows of it as one row group to that day's open file while the next queue fills. Memory is about
+twice the budget whatever the input size or order; row groups get budget / (days × row size) rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import threading
 import uuid
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +27,9 @@ BUFFER_BYTES = 256 << 20
 ROW_GROUP_ROWS = 122_880  # DuckDB's own row-group size: one reader thread per row group
 MAX_FILE_BYTES = 1 << 30  # Arrow bytes per file (~100-200 MB of Parquet) before rolling to a new one
 MAX_OPEN_FILES = 256
+
+# A queued batch sorted by day, with each day's [start, end) rows in it.
+_Sorted = tuple[pa.RecordBatch, dict[dt.date, tuple[int, int]]]
 
 
 @dataclass(frozen=True)
@@ -36,16 +43,11 @@ class WrittenFile:
 
 
 @dataclass
-class _Day:
-    """The open file of one day and the slices waiting to be written to it."""
-
-    pending: list[pa.RecordBatch] = field(default_factory=list)
-    pending_rows: int = 0
-    pending_bytes: int = 0
-    writer: pq.ParquetWriter | None = None
-    path: str = ""
-    file_rows: int = 0
-    file_bytes: int = 0
+class _OpenFile:
+    writer: pq.ParquetWriter
+    path: str
+    rows: int = 0
+    nbytes: int = 0
 
 
 class DayPartitionWriter:
@@ -61,115 +63,145 @@ class DayPartitionWriter:
         partition: str = "_day",
         *,
         buffer_bytes: int = BUFFER_BYTES,
-        row_group_rows: int = ROW_GROUP_ROWS,
         max_file_bytes: int = MAX_FILE_BYTES,
         max_open_files: int = MAX_OPEN_FILES,
     ) -> None:
         self.root = root
         self.partition = partition
-        self._day_index = schema.get_field_index(partition)
-        self._file_schema = schema.remove(self._day_index)
+        self._file_schema = schema.remove(schema.get_field_index(partition))
         self._buffer_bytes = buffer_bytes
-        self._row_group_rows = row_group_rows
         self._max_file_bytes = max_file_bytes
         self._max_open_files = max_open_files
+        self._stats = list(_scalar_paths(self._file_schema))
         self._prefix = uuid.uuid4().hex
         self._seq = 0
-        self._days: OrderedDict[dt.date, _Day] = OrderedDict()  # least recently written first
-        self._pending_bytes = 0
+        self._sorting: list[Future[_Sorted]] = []
+        self._queued_bytes = 0
+        self._open: dict[dt.date, _OpenFile] = {}
         self._done: list[WrittenFile] = []
         self._created: list[str] = []
+        # Sorting and Parquet encoding release the GIL: done in a pool, they overlap with reading the input.
+        self._workers = max(1, min(4, os.cpu_count() or 1))
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="parquet-writer")
+        self._inflight: list[Future[None]] = []
+        self._lock = threading.Lock()  # guards the file lists, which the pool's writers share
         self.rows = 0
 
     def write(self, batch: pa.RecordBatch) -> None:
-        """Queue `batch`'s rows by day, writing row groups out whenever the memory budget is reached."""
+        """Queue `batch` (sorted by day in the pool); hand the queue to the pool's writers when it is full."""
         if not batch.num_rows:
             return
         self.rows += batch.num_rows
-        rest = batch.drop_columns([self.partition])
-        days = batch.column(self._day_index).to_numpy(zero_copy_only=False).astype("datetime64[D]")
-        if days[0] == days[-1] and (days == days[0]).all():  # sorted input: no copy at all
-            self._queue(days[0].item(), rest)
-        else:
-            # One stable sort, then one `take` per day: each day's slice is a compact copy, so writing
-            # out one day frees its memory (zero-copy slices would pin the whole batch until all are out).
-            order = np.argsort(days, kind="stable")
-            ordered = days[order]
-            starts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
-            for lo, hi in zip(np.r_[0, starts], np.r_[starts, len(order)], strict=True):
-                self._queue(ordered[lo].item(), rest.take(pa.array(order[lo:hi])))
-        if self._pending_bytes > self._buffer_bytes:
-            # Write out the biggest queues until half the budget is free: big row groups, few calls.
-            for day, state in sorted(self._days.items(), key=lambda kv: -kv[1].pending_bytes):
-                if self._pending_bytes <= self._buffer_bytes // 2 or not state.pending:
-                    break
-                self._flush(day, state)
+        self._sorting.append(self._pool.submit(_sort_by_day, batch, self.partition))
+        self._queued_bytes += batch.nbytes
+        if self._queued_bytes >= self._buffer_bytes:
+            self._hand_over()
 
     def close(self) -> list[WrittenFile]:
         """Write out everything queued, close every file and return them all."""
-        for day, state in list(self._days.items()):
-            self._flush(day, state)
-            self._close(day, state)
-        self._days.clear()
+        try:
+            self._hand_over()
+            self._wait()
+        finally:
+            self._pool.shutdown()
+        for day in list(self._open):
+            self._close(day)
         return self._done
 
     def abort(self) -> None:
         """Close and delete every file written so far (best effort: a crash leaves orphans vacuum removes)."""
-        for state in self._days.values():
-            if state.writer is not None:
-                state.writer.close()
-        self._days.clear()
+        self._sorting = []
+        with contextlib.suppress(Exception):  # the error being handled is the one that matters
+            self._wait()
+        self._pool.shutdown()
+        for f in self._open.values():
+            f.writer.close()
+        self._open.clear()
         for path in self._created:
-            try:
+            with contextlib.suppress(OSError):
                 os.remove(os.path.join(self.root, path))
-            except OSError:
-                pass
         self._created, self._done = [], []
 
-    def _queue(self, day: dt.date, rows: pa.RecordBatch) -> None:
-        state = self._days.pop(day, None) or _Day()
-        self._days[day] = state  # (re)inserted last: most recently written
-        state.pending.append(rows)
-        size = rows.nbytes
-        state.pending_rows += rows.num_rows
-        state.pending_bytes += size
-        self._pending_bytes += size
-        if state.pending_rows >= self._row_group_rows:
-            self._flush(day, state)
-
-    def _flush(self, day: dt.date, state: _Day) -> None:
-        if not state.pending:
+    def _hand_over(self) -> None:
+        self._wait()  # one queue being written while the next one fills: memory stays ~2x the budget
+        if not self._sorting:
             return
-        if state.writer is None:
-            self._open(day, state)
-        assert state.writer is not None
-        table = pa.Table.from_batches(state.pending, self._file_schema)
-        state.writer.write_table(table, row_group_size=max(table.num_rows, 1))
-        state.file_rows += state.pending_rows
-        state.file_bytes += state.pending_bytes
-        self._pending_bytes -= state.pending_bytes
-        state.pending, state.pending_rows, state.pending_bytes = [], 0, 0
-        if state.file_bytes >= self._max_file_bytes:
-            self._close(day, state)
+        queue = [f.result() for f in self._sorting]
+        self._sorting, self._queued_bytes = [], 0
+        rows: dict[dt.date, int] = {}
+        for _, runs in queue:
+            for day, (lo, hi) in runs.items():
+                rows[day] = rows.get(day, 0) + hi - lo
+        if len(set(self._open) | set(rows)) > self._max_open_files:
+            for day in [d for d in self._open if d not in rows]:  # a backfill over many days: free handles
+                self._close(day)
+        # Days split across the workers, biggest first onto the least loaded: one day, one thread.
+        shares: list[list[dt.date]] = [[] for _ in range(self._workers)]
+        loads = [0] * self._workers
+        for day in sorted(rows, key=lambda d: -rows[d]):
+            i = loads.index(min(loads))
+            shares[i].append(day)
+            loads[i] += rows[day]
+        self._inflight = [self._pool.submit(self._write_days, queue, days) for days in shares if days]
 
-    def _open(self, day: dt.date, state: _Day) -> None:
-        open_files = [(d, s) for d, s in self._days.items() if s.writer is not None]
-        if len(open_files) >= self._max_open_files:
-            # Many days at once (a backfill): close the least recently written file, its day reopens later.
-            old_day, old = open_files[0]
-            self._flush(old_day, old)
-            self._close(old_day, old)
-        self._seq += 1
-        state.path = f"{self.partition}={day.isoformat()}/part-{self._prefix}-{self._seq:05d}.parquet"
-        full = os.path.join(self.root, state.path)
+    def _wait(self) -> None:
+        inflight, self._inflight = self._inflight, []
+        for f in inflight:
+            f.result()
+
+    def _write_days(self, queue: list[_Sorted], days: list[dt.date]) -> None:
+        for day in days:
+            parts = []
+            for batch, runs in queue:
+                if day in runs:
+                    lo, hi = runs[day]
+                    parts.append(batch.slice(lo, hi - lo))
+            table = pa.Table.from_batches(parts, self._file_schema)
+            f = self._open.get(day) or self._new_file(day)
+            f.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+            f.rows += table.num_rows
+            f.nbytes += table.nbytes
+            if f.nbytes >= self._max_file_bytes or len(self._open) > self._max_open_files:
+                self._close(day)
+
+    def _new_file(self, day: dt.date) -> _OpenFile:
+        with self._lock:
+            self._seq += 1
+            path = f"{self.partition}={day.isoformat()}/part-{self._prefix}-{self._seq:05d}.parquet"
+            self._created.append(path)
+        full = os.path.join(self.root, path)
         os.makedirs(os.path.dirname(full), exist_ok=True)
-        self._created.append(state.path)
-        state.writer = pq.ParquetWriter(full, self._file_schema, compression="snappy")
+        writer = pq.ParquetWriter(full, self._file_schema, compression="snappy", write_statistics=self._stats)
+        f = _OpenFile(writer, path)
+        with self._lock:
+            self._open[day] = f
+        return f
 
-    def _close(self, day: dt.date, state: _Day) -> None:
-        if state.writer is None:
-            return
-        state.writer.close()
-        size = os.path.getsize(os.path.join(self.root, state.path))
-        self._done.append(WrittenFile(state.path, day, state.file_rows, size))
-        state.writer, state.file_rows, state.file_bytes = None, 0, 0
+    def _close(self, day: dt.date) -> None:
+        with self._lock:
+            f = self._open.pop(day)
+        f.writer.close()
+        size = os.path.getsize(os.path.join(self.root, f.path))
+        with self._lock:
+            self._done.append(WrittenFile(f.path, day, f.rows, size))
+
+
+def _sort_by_day(batch: pa.RecordBatch, partition: str) -> _Sorted:
+    """`batch` without its day column, sorted by day (one `take`: a compact copy), and each day's rows."""
+    days = batch.column(partition).to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    rest = batch.drop_columns([partition])
+    if not (days[1:] >= days[:-1]).all():
+        order = np.argsort(days, kind="stable")
+        days, rest = days[order], rest.take(pa.array(order))
+    starts = np.r_[0, np.flatnonzero(days[1:] != days[:-1]) + 1]
+    ends = np.r_[starts[1:], len(days)]
+    return rest, {days[lo].item(): (int(lo), int(hi)) for lo, hi in zip(starts, ends, strict=True)}
+
+
+def _scalar_paths(fields: Iterable[pa.Field], prefix: str = "") -> Iterator[str]:
+    """Column paths outside lists: the ones worth min/max statistics (list statistics prune nothing)."""
+    for f in fields:
+        if pa.types.is_struct(f.type):
+            yield from _scalar_paths(f.type, f"{prefix}{f.name}.")
+        elif not pa.types.is_nested(f.type):
+            yield prefix + f.name

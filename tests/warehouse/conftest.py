@@ -53,3 +53,14 @@ def bq_warehouse(tmp_path: Path, bq_emulator: Emulator, bq_dataset: str) -> Iter
     wh = BigQueryWarehouse.from_settings(bq_settings(tmp_path, bq_emulator, bq_dataset))
     yield wh
     wh.close()
+
+
+@pytest.fixture(scope="module")
+def bq_shared(tmp_path_factory: pytest.TempPathFactory, bq_emulator: Emulator) -> Iterator[BigQueryWarehouse]:
+    """One set-up BigQuery warehouse for a whole module (creating one costs seconds on the emulator);
+    tests sharing it keep apart by writing their own partition keys."""
+    settings = bq_settings(tmp_path_factory.mktemp("bq"), bq_emulator, f"shared_{uuid.uuid4().hex[:10]}")
+    wh = BigQueryWarehouse.from_settings(settings)
+    wh.ensure()
+    yield wh
+    wh.close()

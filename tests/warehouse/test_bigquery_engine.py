@@ -6,6 +6,7 @@ replace by MERGE, queries with the dataset as default, derived refreshes. Rows h
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,15 @@ def state_rows(day: dt.date, source: str, costs: list[float]) -> pa.Table:
     )
 
 
-def total(wh: BigQueryWarehouse, where: str = "TRUE") -> float:
-    out = wh.query(f"SELECT IFNULL(SUM(cost), 0) AS c FROM ingest_state WHERE {where}")
+def total(wh: BigQueryWarehouse, sources: list[str], where: str = "TRUE") -> float:
+    out = wh.query(f"SELECT IFNULL(SUM(cost), 0) AS c FROM ingest_state WHERE source IN UNNEST(@s) AND {where}", {"s": sources})
     return float(out.column("c")[0].as_py())
+
+
+@pytest.fixture
+def src() -> str:
+    """A source name of this test's own (the module shares one warehouse)."""
+    return f"s-{uuid.uuid4().hex[:8]}"
 
 
 def test_open_warehouse_builds_the_bigquery_engine_from_config(tmp_path: Path, bq_emulator: Emulator) -> None:
@@ -43,8 +50,8 @@ def test_open_warehouse_builds_the_bigquery_engine_from_config(tmp_path: Path, b
     assert (wh.engine, wh.dataset_ref) == ("bigquery", f"{bq_emulator.project}.spendscope_open")
 
 
-def test_ensure_creates_every_table_day_partitioned_with_nested_records(bq_warehouse: BigQueryWarehouse) -> None:
-    bq_warehouse.ensure()
+def test_ensure_creates_every_table_day_partitioned_with_nested_records(bq_shared: BigQueryWarehouse) -> None:
+    bq_warehouse = bq_shared
     client: Any = bq_warehouse.client
     for name in TABLES:
         table = client.get_table(bq_warehouse.ref(name))
@@ -57,50 +64,55 @@ def test_ensure_creates_every_table_day_partitioned_with_nested_records(bq_wareh
     assert export["_day"].mode == "REQUIRED"
 
 
-def test_replace_swaps_only_the_named_partitions(bq_warehouse: BigQueryWarehouse) -> None:
-    bq_warehouse.replace("ingest_state", state_rows(D1, "a", [1, 2]), [{"_day": D1, "source": "a"}])
-    bq_warehouse.replace("ingest_state", state_rows(D2, "a", [10]), [{"_day": D2, "source": "a"}])
-    bq_warehouse.replace("ingest_state", state_rows(D1, "b", [100]), [{"_day": D1, "source": "b"}])
-    assert total(bq_warehouse) == 113
+def test_replace_swaps_only_the_named_partitions(bq_shared: BigQueryWarehouse, src: str) -> None:
+    a, b = src + "a", src + "b"
+    bq_shared.replace("ingest_state", state_rows(D1, a, [1, 2]), [{"_day": D1, "source": a}])
+    bq_shared.replace("ingest_state", state_rows(D2, a, [10]), [{"_day": D2, "source": a}])
+    bq_shared.replace("ingest_state", state_rows(D1, b, [100]), [{"_day": D1, "source": b}])
+    assert total(bq_shared, [a, b]) == 113
     # The same partition again with changed rows: replaced, not added; the other partitions stay.
-    assert bq_warehouse.replace("ingest_state", state_rows(D1, "a", [5]), [{"_day": D1, "source": "a"}]) == 1
-    assert total(bq_warehouse) == 115
-    assert total(bq_warehouse, "source = 'b'") == 100
-    assert total(bq_warehouse, f"_day = DATE '{D2}'") == 10
+    assert bq_shared.replace("ingest_state", state_rows(D1, a, [5]), [{"_day": D1, "source": a}]) == 1
+    assert total(bq_shared, [a, b]) == 115
+    assert total(bq_shared, [b]) == 100
+    assert total(bq_shared, [a], f"_day = DATE '{D2}'") == 10
 
 
-def test_replacing_twice_with_the_same_rows_is_idempotent(bq_warehouse: BigQueryWarehouse) -> None:
+def test_replacing_twice_with_the_same_rows_is_idempotent(bq_shared: BigQueryWarehouse, src: str) -> None:
     for _ in range(3):
-        bq_warehouse.replace("ingest_state", state_rows(D1, "a", [1.5, 2.5]), [{"_day": D1, "source": "a"}])
-    assert total(bq_warehouse) == 4.0
+        bq_shared.replace("ingest_state", state_rows(D1, src, [1.5, 2.5]), [{"_day": D1, "source": src}])
+    assert total(bq_shared, [src]) == 4.0
 
 
-def test_empty_replace_clears_the_partition_and_no_keys_appends(bq_warehouse: BigQueryWarehouse) -> None:
-    bq_warehouse.replace("ingest_state", state_rows(D1, "a", [1]), [{"_day": D1, "source": "a"}])
-    bq_warehouse.replace("ingest_state", state_rows(D2, "a", [7]), [{"_day": D2, "source": "a"}])
-    bq_warehouse.replace("ingest_state", pa.table({"_day": pa.array([], pa.date32())}), [{"_day": D1, "source": "a"}])
-    assert total(bq_warehouse) == 7
-    assert bq_warehouse.append("ingest_state", state_rows(D2, "a", [3])) == 1
-    assert bq_warehouse.append("ingest_state", state_rows(D2, "a", [3])) == 1
-    assert total(bq_warehouse) == 13
+def test_empty_replace_clears_the_partition_and_no_keys_appends(bq_shared: BigQueryWarehouse, src: str) -> None:
+    bq_shared.replace("ingest_state", state_rows(D1, src, [1]), [{"_day": D1, "source": src}])
+    bq_shared.replace("ingest_state", state_rows(D2, src, [7]), [{"_day": D2, "source": src}])
+    bq_shared.replace("ingest_state", pa.table({"_day": pa.array([], pa.date32())}), [{"_day": D1, "source": src}])
+    assert total(bq_shared, [src]) == 7
+    assert bq_shared.append("ingest_state", state_rows(D2, src, [3])) == 1
+    assert bq_shared.append("ingest_state", state_rows(D2, src, [3])) == 1
+    assert total(bq_shared, [src]) == 13
 
 
-def test_nested_rows_round_trip_through_parquet_load(bq_warehouse: BigQueryWarehouse) -> None:
+def test_nested_rows_round_trip_through_parquet_load(bq_shared: BigQueryWarehouse, src: str) -> None:
+    bq_warehouse = bq_shared
     row = {
         "cost": 2.5, "usage_start_time": dt.datetime(2026, 11, 1, 3, tzinfo=dt.UTC),
         "project": {"id": "p", "labels": [{"key": "team", "value": "ml"}]},
         "credits": [{"name": "SUD", "amount": -0.5, "type": "SUSTAINED_USAGE_DISCOUNT"}],
-        "labels": [], "_day": D1, "_source": "t",
+        "labels": [], "_day": D1, "_source": src,
     }  # fmt: skip
-    bq_warehouse.replace("gcp_billing_export", pa.Table.from_pylist([row]), [{"_day": D1, "_source": "t"}])
-    out = bq_warehouse.query("SELECT project, credits, usage_start_time, cost FROM gcp_billing_export").to_pylist()
+    bq_warehouse.replace("gcp_billing_export", pa.Table.from_pylist([row]), [{"_day": D1, "_source": src}])
+    out = bq_warehouse.query(
+        "SELECT project, credits, usage_start_time, cost FROM gcp_billing_export WHERE _source = @s", {"s": src}
+    ).to_pylist()
     assert len(out) == 1
     assert out[0]["project"]["labels"] == [{"key": "team", "value": "ml"}]
     assert out[0]["credits"][0]["amount"] == -0.5
     assert out[0]["usage_start_time"] == dt.datetime(2026, 11, 1, 3, tzinfo=dt.UTC)
 
 
-def test_query_binds_params_and_failures_raise_query_error(bq_warehouse: BigQueryWarehouse) -> None:
+def test_query_binds_params_and_failures_raise_query_error(bq_shared: BigQueryWarehouse) -> None:
+    bq_warehouse = bq_shared
     bq_warehouse.replace("ingest_state", state_rows(D1, "it's", [4]), [{"_day": D1, "source": "it's"}])
     out = bq_warehouse.query("SELECT SUM(cost) AS c FROM ingest_state WHERE source = @s AND _day IN UNNEST(@d)",
                              {"s": "it's", "d": [D1]})  # fmt: skip
@@ -109,26 +121,27 @@ def test_query_binds_params_and_failures_raise_query_error(bq_warehouse: BigQuer
         bq_warehouse.query("SELECT nope FROM ingest_state")
 
 
-def test_replace_from_query_replaces_the_keyed_rows_and_counts_them(bq_warehouse: BigQueryWarehouse) -> None:
-    bq_warehouse.replace("ingest_state", state_rows(D1, "src", [1, 2, 3]), [{"_day": D1, "source": "src"}])
-    sql = "SELECT CONCAT('copy-', source) AS source, `partition`, cost * @k AS cost, _day FROM ingest_state WHERE source = 'src'"
-    keys = [{"_day": D1, "source": "copy-src"}]
-    assert bq_warehouse.replace_from_query("ingest_state", sql, {"k": 10}, keys) == 3
-    assert bq_warehouse.replace_from_query("ingest_state", sql, {"k": 10}, keys) == 3
-    assert total(bq_warehouse, "source = 'copy-src'") == 60
-    assert total(bq_warehouse, "source = 'src'") == 6
+def test_replace_from_query_replaces_the_keyed_rows_and_counts_them(bq_shared: BigQueryWarehouse, src: str) -> None:
+    bq_shared.replace("ingest_state", state_rows(D1, src, [1, 2, 3]), [{"_day": D1, "source": src}])
+    sql = "SELECT CONCAT('copy-', source) AS source, `partition`, cost * @k AS cost, _day FROM ingest_state WHERE source = @s"
+    keys = [{"_day": D1, "source": f"copy-{src}"}]
+    assert bq_shared.replace_from_query("ingest_state", sql, {"k": 10, "s": src}, keys) == 3
+    assert bq_shared.replace_from_query("ingest_state", sql, {"k": 10, "s": src}, keys) == 3
+    assert total(bq_shared, [f"copy-{src}"]) == 60
+    assert total(bq_shared, [src]) == 6
 
 
-def test_table_version_is_none_when_absent_and_an_int_once_created(bq_warehouse: BigQueryWarehouse) -> None:
-    assert bq_warehouse.table_version("ingest_state") is None
-    bq_warehouse.ensure()
-    version = bq_warehouse.table_version("ingest_state")
+def test_table_version_is_none_when_absent_and_an_int_once_created(
+    bq_warehouse: BigQueryWarehouse, bq_shared: BigQueryWarehouse
+) -> None:
+    assert bq_warehouse.table_version("ingest_state") is None  # a dataset nobody set up
+    version = bq_shared.table_version("ingest_state")
     assert isinstance(version, int) and version > 0
 
 
-def test_engine_functions_cover_the_bigquery_prelude_and_match_duckdb_tags(bq_warehouse: BigQueryWarehouse) -> None:
+def test_engine_functions_cover_the_bigquery_prelude_and_match_duckdb_tags(bq_shared: BigQueryWarehouse) -> None:
     assert set(FUNCTIONS) == prelude_names(BIGQUERY_PRELUDE)
-    out = bq_warehouse.query(
+    out = bq_shared.query(
         "SELECT TAGS_JSON([STRUCT('team' AS key, 'ml' AS value), ('env', 'prod'), ('team', 'other')]) AS t, "
         "TAGS_JSON(CAST(NULL AS ARRAY<STRUCT<key STRING, value STRING>>)) AS e, "
         "LABEL_VALUE([STRUCT('a' AS key, 'x' AS value)], 'a') AS v"

@@ -78,7 +78,7 @@ def test_export_view_reads_the_export_in_place_in_our_schema(in_place: BigQueryW
     assert bq_client.get_table(in_place.ref("gcp_billing_export")).table_type == "VIEW"
     out = in_place.query(
         "SELECT _day, _source, COUNT(*) AS n, SUM(cost) AS cost, SUM(usage.amount_in_pricing_units) AS amount, "
-        "COUNTIF(price IS NULL AND ARRAY_LENGTH(tags) = 0) AS no_price, "
+        "COUNTIF(price IS NULL AND resource IS NULL AND IFNULL(ARRAY_LENGTH(tags), 0) = 0) AS no_price, "
         "SUM((SELECT SUM(c.amount) FROM UNNEST(credits) AS c WHERE c.full_name IS NULL)) AS credits "
         "FROM gcp_billing_export GROUP BY _day, _source"
     )
@@ -153,22 +153,32 @@ def test_incremental_pull_takes_new_partitions_then_nothing_then_only_the_moved_
         "WHERE _day = DATE '2026-11-19'").column("x")[0].as_py())  # fmt: skip
 
 
-def test_in_place_ingest_writes_no_rows_but_records_watermarks_and_derives_focus(
+def test_in_place_ingest_writes_no_rows_but_records_watermarks_and_refreshes_the_rollup(
     in_place: BigQueryWarehouse, export_ref: str, bq_client: Any, ctx: RunContext
 ) -> None:
     bq_ctx = RunContext(ctx.settings, in_place, ctx.clock)
     collector = GcpBillingCollector(cfg_for(export_ref), bq_client)
     first = run(collector, bq_ctx)
-    assert (first.total_rows, first.derived_rows) == (0, 12)
+    assert (first.total_rows, first.partitions["gcp_billing_export"]) == (0, 3)
+    assert first.derived_rows > 0  # cost_daily refreshed from focus_costs over the view
+    assert rollup(in_place) == ROWS_BY_EXPORT_DAY
     states = in_place.query("SELECT COUNT(*) AS n FROM ingest_state WHERE source = @s", {"s": f"gcp_billing:{export_ref}"})
     assert states.column("n").to_pylist() == [3]
-    assert run(collector, bq_ctx).derived_rows == 0
+    second = run(collector, bq_ctx)
+    assert (second.partitions, second.derived_rows) == ({}, 0)
 
     bq_client.query(LATE_ROW.format(ref=export_ref)).result()
     third = run(collector, bq_ctx)
-    assert third.derived_rows == 6
-    by_day = in_place.query("SELECT _day, COUNT(*) AS n FROM focus_costs GROUP BY _day").to_pylist()
-    assert {r["_day"]: r["n"] for r in by_day} == {**ROWS_BY_EXPORT_DAY, dt.date(2026, 11, 19): 6}
+    assert third.partitions == {"gcp_billing_export": 1}
+    assert rollup(in_place) == {**ROWS_BY_EXPORT_DAY, dt.date(2026, 11, 19): 6}
+    focus = in_place.query("SELECT COUNT(*) AS n FROM focus_costs WHERE _day = DATE '2026-11-19'")
+    assert focus.column("n").to_pylist() == [6]
+
+
+def rollup(wh: BigQueryWarehouse) -> dict[dt.date, int]:
+    """Charges per ingest partition in the cost_daily rollup."""
+    out = wh.query("SELECT _day, SUM(charges) AS n FROM cost_daily WHERE x_SourceTable = 'gcp_billing_export' GROUP BY _day")
+    return {r["_day"]: r["n"] for r in out.to_pylist()}
 
 
 def test_unreachable_bigquery_is_a_source_error(ctx: RunContext) -> None:

@@ -1,0 +1,189 @@
+"""The local Delta write path: own Parquet files + one commit of adds and removes (exporters/warehouse/delta_writer.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import SchemaMismatchError
+
+from exporters.warehouse import delta_writer
+from exporters.warehouse.duckdb import DuckDbLake
+from exporters.warehouse.partition_writer import DayPartitionWriter
+from exporters.warehouse.schema import TABLES
+
+D1, D2, D3 = dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)
+STATE = TABLES["ingest_state"].schema
+
+
+def rows(day: dt.date, source: str, costs: list[float]) -> pa.Table:
+    """ingest_state rows: one per cost, partitions p0, p1, ..."""
+    return pa.Table.from_pylist(
+        [{"source": source, "partition": f"p{i}", "cost": c, "_day": day} for i, c in enumerate(costs)]
+    )
+
+
+def table_path(lake: DuckDbLake) -> str:
+    return os.path.join(lake.root, "ingest_state")
+
+
+def delta_rows(lake: DuckDbLake) -> list[tuple[Any, ...]]:
+    """What a Delta reader (delta-rs' pyarrow dataset) sees, sorted."""
+    t = DeltaTable(table_path(lake)).to_pyarrow_dataset().to_table(columns=["_day", "source", "partition", "cost"])
+    return sorted(tuple(r.values()) for r in t.to_pylist())
+
+
+def duckdb_rows(lake: DuckDbLake) -> list[tuple[Any, ...]]:
+    """What DuckDB sees reading the snapshot's files as hive-partitioned Parquet (the day from the path)."""
+    files = [str(f) for f in DeltaTable(table_path(lake)).file_uris()]
+    if not files:
+        return []
+    listed = ", ".join(f"'{f}'" for f in files)
+    rel = duckdb.sql(
+        f"SELECT _day, source, partition, cost FROM read_parquet([{listed}], hive_partitioning = true, "
+        "hive_types = {'_day': DATE}) ORDER BY ALL"
+    )
+    return rel.fetchall()
+
+
+def test_a_new_table_is_created_partitioned_by_day_and_both_readers_see_it(lake: DuckDbLake) -> None:
+    lake.replace("ingest_state", rows(D1, "a", [1.0, 2.0]), [{"_day": D1, "source": "a"}])
+    dt_ = DeltaTable(table_path(lake))
+    assert dt_.version() == 0 and dt_.metadata().partition_columns == ["_day"]
+    expected = [(D1, "a", "p0", 1.0), (D1, "a", "p1", 2.0)]
+    assert delta_rows(lake) == expected
+    assert duckdb_rows(lake) == expected
+    # Like delta-rs, the files hold no `_day` column: Delta keeps the value in the log and the path.
+    (rel,) = pa.table(dt_.get_add_actions()).column("path").to_pylist()
+    assert rel.startswith("_day=2026-11-01/part-")
+    assert "_day" not in pq.read_schema(os.path.join(table_path(lake), rel)).names
+    add = pa.table(dt_.get_add_actions(flatten=True)).to_pylist()[0]
+    assert add["num_records"] == 2
+
+
+def test_rows_of_a_replaced_day_that_no_key_matches_are_kept(lake: DuckDbLake) -> None:
+    both = pa.concat_tables([rows(D1, "a", [1.0]), rows(D1, "b", [10.0, 20.0]), rows(D2, "a", [5.0])])
+    lake.replace("ingest_state", both, [{"_day": D1}, {"_day": D2}])
+    lake.replace("ingest_state", rows(D1, "a", [7.0, 8.0]), [{"_day": D1, "source": "a"}])
+    expected = [
+        (D1, "a", "p0", 7.0),
+        (D1, "a", "p1", 8.0),
+        (D1, "b", "p0", 10.0),
+        (D1, "b", "p1", 20.0),
+        (D2, "a", "p0", 5.0),
+    ]
+    assert delta_rows(lake) == expected
+    assert duckdb_rows(lake) == expected
+    assert lake.query("SELECT SUM(cost) AS c FROM ingest_state").column("c")[0].as_py() == 50.0
+
+
+def test_a_key_without_a_day_replaces_its_rows_on_every_day(lake: DuckDbLake) -> None:
+    data = pa.concat_tables([rows(d, s, [1.0]) for d in (D1, D2) for s in ("a", "b")])
+    lake.replace("ingest_state", data, [{"_day": D1}, {"_day": D2}])
+    lake.replace("ingest_state", rows(D3, "a", [3.0]), [{"source": "a"}])
+    assert delta_rows(lake) == [(D1, "b", "p0", 1.0), (D2, "b", "p0", 1.0), (D3, "a", "p0", 3.0)]
+
+
+def test_empty_data_deletes_the_matching_rows_only(lake: DuckDbLake) -> None:
+    data = pa.concat_tables([rows(D1, "a", [1.0]), rows(D1, "b", [2.0]), rows(D2, "a", [3.0])])
+    lake.replace("ingest_state", data, [{"_day": D1}, {"_day": D2}])
+    empty = STATE.empty_table()
+    assert lake.replace("ingest_state", empty, [{"_day": D1, "source": "a"}]) == 0
+    assert delta_rows(lake) == [(D1, "b", "p0", 2.0), (D2, "a", "p0", 3.0)]
+    lake.replace("ingest_state", empty, [{"_day": D2}])
+    assert delta_rows(lake) == duckdb_rows(lake) == [(D1, "b", "p0", 2.0)]
+
+
+def test_no_keys_appends(lake: DuckDbLake) -> None:
+    lake.append("ingest_state", rows(D1, "a", [1.0]))
+    lake.append("ingest_state", rows(D1, "a", [1.0]))
+    assert len(delta_rows(lake)) == 2
+
+
+def test_rows_outside_the_keys_are_refused_and_nothing_is_committed(lake: DuckDbLake) -> None:
+    lake.replace("ingest_state", rows(D1, "a", [1.0]), [{"_day": D1, "source": "a"}])
+    with pytest.raises(ValueError, match="replace keys"):
+        lake.replace("ingest_state", rows(D2, "a", [9.0]), [{"_day": D1, "source": "a"}])
+    assert DeltaTable(table_path(lake)).version() == 0
+    assert not os.path.exists(os.path.join(table_path(lake), "_day=2026-11-02")) or not os.listdir(
+        os.path.join(table_path(lake), "_day=2026-11-02")
+    ), "the refused write's files are deleted"
+
+
+def test_a_table_written_with_another_schema_is_refused_before_writing(lake: DuckDbLake) -> None:
+    path = table_path(lake)
+    write_deltalake(path, pa.table({"source": ["x"], "_day": pa.array([D1], pa.date32())}), partition_by=["_day"])
+    with pytest.raises(SchemaMismatchError):
+        lake.replace("ingest_state", rows(D1, "a", [1.0]), [{"_day": D1, "source": "a"}])
+    assert DeltaTable(path).version() == 0
+
+
+def test_a_commit_that_lost_the_race_is_replanned_on_the_winners_version(
+    lake: DuckDbLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer commits between our plan and our commit: ours is rebuilt on top, input read once."""
+    lake.replace("ingest_state", pa.concat_tables([rows(D1, "a", [1.0]), rows(D1, "b", [2.0])]), [{"_day": D1}])
+    plan = delta_writer._plan_removes
+    calls = []
+
+    def racing_plan(*args: Any) -> Any:
+        out = plan(*args)
+        if not calls:  # the first plan goes stale: another process replaces source b meanwhile
+            calls.append(1)
+            other = DuckDbLake(lake.root)
+            other.replace("ingest_state", rows(D1, "b", [20.0]), [{"_day": D1, "source": "b"}])
+        return out
+
+    monkeypatch.setattr(delta_writer, "_plan_removes", racing_plan)
+    reads = []
+
+    def stream() -> Iterator[pa.RecordBatch]:
+        reads.append(1)
+        yield from rows(D1, "a", [10.0]).to_batches()
+
+    lake.replace("ingest_state", stream(), [{"_day": D1, "source": "a"}])
+    assert reads == [1]
+    assert delta_rows(lake) == [(D1, "a", "p0", 10.0), (D1, "b", "p0", 20.0)]
+    assert DeltaTable(table_path(lake)).version() == 2
+
+
+def test_unsorted_input_over_many_days_lands_whole_in_bounded_buffers(tmp_path: Path) -> None:
+    """A tiny buffer and few open files force many hand-overs and file roll-overs: no row is lost or doubled."""
+    days = [D1 + dt.timedelta(days=i % 9) for i in range(3000)]
+    data = pa.table(
+        {
+            "source": [f"s{i}" for i in range(3000)],
+            "cost": [float(i) for i in range(3000)],
+            "_day": pa.array(days, pa.date32()),
+        }
+    )
+    schema = data.schema
+    sink = DayPartitionWriter(str(tmp_path), schema, buffer_bytes=2_000, max_open_files=3)
+    for batch in data.to_batches(max_chunksize=250):
+        sink.write(batch)
+    files = sink.close()
+    assert sum(f.rows for f in files) == 3000
+    read = pa.concat_tables(
+        pq.read_table(tmp_path / f.path).append_column("_day", pa.array([f.day] * f.rows, pa.date32()))
+        for f in files
+    )
+    assert sorted(read.to_pylist(), key=lambda r: r["cost"]) == data.to_pylist()
+    assert all(f.path.startswith(f"_day={f.day.isoformat()}/") for f in files)
+    assert all(pq.ParquetFile(tmp_path / f.path).metadata.num_rows == f.rows for f in files)
+
+
+def test_the_log_records_row_counts_and_partition_values(lake: DuckDbLake) -> None:
+    lake.replace("ingest_state", pa.concat_tables([rows(D2, "a", [1.0, 2.0, 3.0]), rows(D1, "a", [4.0])]), [])
+    log = Path(table_path(lake)) / "_delta_log" / f"{0:020d}.json"
+    adds = [json.loads(line)["add"] for line in log.read_text().splitlines() if '"add"' in line]
+    counts = {a["partitionValues"]["_day"]: json.loads(a["stats"])["numRecords"] for a in adds}
+    assert counts == {"2026-11-01": 1, "2026-11-02": 3}
