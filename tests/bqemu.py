@@ -69,6 +69,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the test process dies, even by SIGKILL (Linux; no-op elsewhere)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _executable() -> str:
     beside = Path(sys.executable).with_name("bqemulator")
     return str(beside) if beside.exists() else (shutil.which("bqemulator") or "bqemulator")
@@ -79,10 +87,9 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"bqemulator exited with {proc.returncode}: {log_path.read_text()[-3000:]}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url + "/readyz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url + "/readyz", timeout=2) as resp:
+            if resp.status == 200:
+                return
         time.sleep(0.2)
     raise RuntimeError(f"bqemulator not ready after {_READY_TIMEOUT_S}s: {log_path.read_text()[-3000:]}")
 
@@ -102,7 +109,9 @@ def running_emulator() -> Iterator[Emulator]:
     ]  # fmt: skip
     with open(log_path, "wb") as log:
         # cwd is an empty folder so no stray .bqemu.toml changes the settings.
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=env)
+        proc = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=env, preexec_fn=_die_with_parent
+        )
     url = f"http://127.0.0.1:{rest}"
     try:
         _wait_ready(url, proc, log_path)

@@ -25,10 +25,10 @@ from google.cloud import bigquery
 
 from exporters.warehouse.bq_functions import (
     create_statements,
+    emulator_rewrite,
     emulator_statements,
     qualify_calls,
     qualify_tables,
-    emulator_rewrite,
 )
 from exporters.warehouse.bq_schema import column_definitions, export_select, missing_columns, sql_type
 from exporters.warehouse.engine import Data, Key, Warehouse, as_batches, schema_of
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 def make_client(project: str | None, api_endpoint: str | None = None, location: str | None = None) -> Any:
     """A google.cloud.bigquery.Client; with `api_endpoint` (an emulator) anonymous credentials are used."""
     try:
@@ -51,7 +52,7 @@ def make_client(project: str | None, api_endpoint: str | None = None, location: 
             return bigquery.Client(
                 project=project,
                 location=location,
-                credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+                credentials=AnonymousCredentials(),
                 client_options={"api_endpoint": api_endpoint},
             )
         return bigquery.Client(project=project, location=location)
@@ -230,7 +231,7 @@ class BigQueryWarehouse(Warehouse):
         return job
 
     def _to_arrow(self, rows: Any) -> pa.Table:
-        return rows.to_arrow(  # type: ignore[no-any-return]
+        return rows.to_arrow(
             bqstorage_client=self._bqstorage,
             create_bqstorage_client=self._use_storage and self._bqstorage is None,
         )
@@ -314,7 +315,9 @@ class BigQueryWarehouse(Warehouse):
             return int(stats.inserted_row_count or 0)
         if not keys:
             return int(job.num_dml_affected_rows or 0)
-        counted = self._to_arrow(self._run(f"SELECT COUNT(*) AS n FROM `{self.ref(table)}` WHERE {bq_predicate(keys)}").result())
+        counted = self._to_arrow(
+            self._run(f"SELECT COUNT(*) AS n FROM `{self.ref(table)}` WHERE {bq_predicate(keys)}").result()
+        )
         return int(counted.column("n")[0].as_py())
 
     def table_version(self, table: str) -> int | None:

@@ -49,7 +49,7 @@ def _scalar_type(t: pa.DataType) -> str:
 def _element(t: pa.DataType) -> pa.DataType | None:
     """The element type of an Arrow list type, else None."""
     if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return t.value_type  # type: ignore[no-any-return]
+        return t.value_type
     return None
 
 
@@ -115,10 +115,10 @@ def _value(field: pa.Field, have: SchemaField | None, ref: str, depth: int) -> s
         if not repeated:
             return f"CAST(NULL AS {sql_type(field.type)})"
         alias = f"_e{depth}"
+        source = f"FROM UNNEST({ref}) AS {alias} WITH OFFSET _o{depth} ORDER BY _o{depth}"
         if pa.types.is_struct(element):
-            members = _struct_members(element, have, alias, depth + 1)
-            return f"ARRAY(SELECT AS STRUCT {members} FROM UNNEST({ref}) AS {alias} WITH OFFSET _o{depth} ORDER BY _o{depth})"
-        return f"ARRAY(SELECT CAST({alias} AS {sql_type(element)}) FROM UNNEST({ref}) AS {alias} WITH OFFSET _o{depth} ORDER BY _o{depth})"
+            return f"ARRAY(SELECT AS STRUCT {_struct_members(element, have, alias, depth + 1)} {source})"
+        return f"ARRAY(SELECT CAST({alias} AS {sql_type(element)}) {source})"
     if repeated:
         return f"CAST(NULL AS {sql_type(field.type)})"
     if pa.types.is_struct(field.type):

@@ -45,8 +45,10 @@ SELECT billing_account_id, service, sku, usage_start_time, usage_end_time,
   STRUCT(project.id AS id, project.number AS number, project.name AS name, project.labels AS labels) AS project,
   labels, location, export_time, cost, currency,
   IF(usage IS NULL, NULL, STRUCT(usage.amount AS amount, usage.unit AS unit,
-     CAST(usage.amount_in_pricing_units AS NUMERIC) AS amount_in_pricing_units, usage.pricing_unit AS pricing_unit)) AS usage,
-  ARRAY(SELECT AS STRUCT c.name AS name, c.amount AS amount, c.type AS type FROM UNNEST(credits) AS c WITH OFFSET o ORDER BY o) AS credits,
+     CAST(usage.amount_in_pricing_units AS NUMERIC) AS amount_in_pricing_units,
+     usage.pricing_unit AS pricing_unit)) AS usage,
+  ARRAY(SELECT AS STRUCT c.name AS name, c.amount AS amount, c.type AS type
+        FROM UNNEST(credits) AS c WITH OFFSET o ORDER BY o) AS credits,
   STRUCT(invoice.month AS month) AS invoice, cost_type
 FROM `{source}`"""
 

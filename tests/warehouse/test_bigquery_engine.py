@@ -34,7 +34,9 @@ def state_rows(day: dt.date, source: str, costs: list[float]) -> pa.Table:
 
 
 def total(wh: BigQueryWarehouse, sources: list[str], where: str = "TRUE") -> float:
-    out = wh.query(f"SELECT IFNULL(SUM(cost), 0) AS c FROM ingest_state WHERE source IN UNNEST(@s) AND {where}", {"s": sources})
+    out = wh.query(
+        f"SELECT IFNULL(SUM(cost), 0) AS c FROM ingest_state WHERE source IN UNNEST(@s) AND {where}", {"s": sources}
+    )
     return float(out.column("c")[0].as_py())
 
 
@@ -51,13 +53,12 @@ def test_open_warehouse_builds_the_bigquery_engine_from_config(tmp_path: Path, b
 
 
 def test_ensure_creates_every_table_day_partitioned_with_nested_records(bq_shared: BigQueryWarehouse) -> None:
-    bq_warehouse = bq_shared
-    client: Any = bq_warehouse.client
+    client: Any = bq_shared.client
     for name in TABLES:
-        table = client.get_table(bq_warehouse.ref(name))
+        table = client.get_table(bq_shared.ref(name))
         assert table.time_partitioning.field == "_day", name
         assert [f.name for f in table.schema] == TABLES[name].schema.names, name
-    export = {f.name: f for f in client.get_table(bq_warehouse.ref("gcp_billing_export")).schema}
+    export = {f.name: f for f in client.get_table(bq_shared.ref("gcp_billing_export")).schema}
     assert (export["credits"].field_type, export["credits"].mode) == ("RECORD", "REPEATED")
     labels = {f.name: f for f in export["project"].fields}["labels"]
     assert (labels.field_type, labels.mode, [f.name for f in labels.fields]) == ("RECORD", "REPEATED", ["key", "value"])
@@ -94,15 +95,14 @@ def test_empty_replace_clears_the_partition_and_no_keys_appends(bq_shared: BigQu
 
 
 def test_nested_rows_round_trip_through_parquet_load(bq_shared: BigQueryWarehouse, src: str) -> None:
-    bq_warehouse = bq_shared
     row = {
         "cost": 2.5, "usage_start_time": dt.datetime(2026, 11, 1, 3, tzinfo=dt.UTC),
         "project": {"id": "p", "labels": [{"key": "team", "value": "ml"}]},
         "credits": [{"name": "SUD", "amount": -0.5, "type": "SUSTAINED_USAGE_DISCOUNT"}],
         "labels": [], "_day": D1, "_source": src,
     }  # fmt: skip
-    bq_warehouse.replace("gcp_billing_export", pa.Table.from_pylist([row]), [{"_day": D1, "_source": src}])
-    out = bq_warehouse.query(
+    bq_shared.replace("gcp_billing_export", pa.Table.from_pylist([row]), [{"_day": D1, "_source": src}])
+    out = bq_shared.query(
         "SELECT project, credits, usage_start_time, cost FROM gcp_billing_export WHERE _source = @s", {"s": src}
     ).to_pylist()
     assert len(out) == 1
@@ -112,18 +112,20 @@ def test_nested_rows_round_trip_through_parquet_load(bq_shared: BigQueryWarehous
 
 
 def test_query_binds_params_and_failures_raise_query_error(bq_shared: BigQueryWarehouse) -> None:
-    bq_warehouse = bq_shared
-    bq_warehouse.replace("ingest_state", state_rows(D1, "it's", [4]), [{"_day": D1, "source": "it's"}])
-    out = bq_warehouse.query("SELECT SUM(cost) AS c FROM ingest_state WHERE source = @s AND _day IN UNNEST(@d)",
+    bq_shared.replace("ingest_state", state_rows(D1, "it's", [4]), [{"_day": D1, "source": "it's"}])
+    out = bq_shared.query("SELECT SUM(cost) AS c FROM ingest_state WHERE source = @s AND _day IN UNNEST(@d)",
                              {"s": "it's", "d": [D1]})  # fmt: skip
     assert out.column("c").to_pylist() == [4.0]
     with pytest.raises(QueryError, match="nope"):
-        bq_warehouse.query("SELECT nope FROM ingest_state")
+        bq_shared.query("SELECT nope FROM ingest_state")
 
 
 def test_replace_from_query_replaces_the_keyed_rows_and_counts_them(bq_shared: BigQueryWarehouse, src: str) -> None:
     bq_shared.replace("ingest_state", state_rows(D1, src, [1, 2, 3]), [{"_day": D1, "source": src}])
-    sql = "SELECT CONCAT('copy-', source) AS source, `partition`, cost * @k AS cost, _day FROM ingest_state WHERE source = @s"
+    sql = (
+        "SELECT CONCAT('copy-', source) AS source, `partition`, cost * @k AS cost, _day "
+        "FROM ingest_state WHERE source = @s"
+    )
     keys = [{"_day": D1, "source": f"copy-{src}"}]
     assert bq_shared.replace_from_query("ingest_state", sql, {"k": 10, "s": src}, keys) == 3
     assert bq_shared.replace_from_query("ingest_state", sql, {"k": 10, "s": src}, keys) == 3

@@ -24,7 +24,8 @@ from collectors.gcp_billing.collector import GcpBillingCollector
 from exporters.warehouse.bigquery import BigQueryWarehouse, make_client
 from exporters.warehouse.bq_schema import partition_day
 from exporters.warehouse.duckdb import DuckDbLake
-from spendscope.config import GcpBillingConfig
+from spendscope.clock import fixed_clock
+from spendscope.config import GcpBillingConfig, Settings
 from spendscope.errors import MissingColumnsError, SourceError
 from spendscope.ingest import run
 from tests.bqemu import Emulator
@@ -44,20 +45,28 @@ LATE_ROW = """INSERT INTO `{ref}` (billing_account_id, usage_start_time, usage_e
   STRUCT('202611' AS month), 'regular')"""
 
 
-def make_export(client: Any, source: BigQueryWarehouse, ctx: RunContext, partitioning: str) -> str:
-    """An export table in its own dataset, filled from the fixture ingested into `source`."""
-    run(GcpBillingCollector(ctx.settings.collectors.gcp_billing), RunContext(ctx.settings, source, ctx.clock), [EXPORT_FILE])
+@pytest.fixture(scope="module")
+def fixture_rows(bq_shared: BigQueryWarehouse, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The export fixture ingested once (our schema): the rows every export table here is filled from."""
+    settings = Settings.model_validate({"home": str(tmp_path_factory.mktemp("home"))})
+    clock = fixed_clock(dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC))
+    run(GcpBillingCollector(settings.collectors.gcp_billing), RunContext(settings, bq_shared, clock), [EXPORT_FILE])
+    return bq_shared.ref("gcp_billing_export")
+
+
+def make_export(client: Any, fixture_rows: str, partitioning: str) -> str:
+    """An export table in its own dataset, holding the fixture's 12 rows."""
     dataset = f"billing_{uuid.uuid4().hex[:8]}"
     client.create_dataset(dataset)
     ref = f"{client.project}.{dataset}.gcp_billing_export_v1_01A2B3_C4D5E6_F7A8B9"
     create_export(client, ref, partitioning)
-    fill_export(client, ref, source.ref("gcp_billing_export"))
+    fill_export(client, ref, fixture_rows)
     return ref
 
 
 @pytest.fixture
-def export_ref(bq_client: Any, bq_warehouse: BigQueryWarehouse, ctx: RunContext) -> str:
-    return make_export(bq_client, bq_warehouse, ctx, "export_time")
+def export_ref(bq_client: Any, fixture_rows: str) -> str:
+    return make_export(bq_client, fixture_rows, "export_time")
 
 
 @pytest.fixture
@@ -73,7 +82,9 @@ def cfg_for(ref: str) -> GcpBillingConfig:
     return GcpBillingConfig(enabled=True, export_table=ref, trailing_days=10, initial_days=62)
 
 
-def test_export_view_reads_the_export_in_place_in_our_schema(in_place: BigQueryWarehouse, export_ref: str, bq_client: Any) -> None:
+def test_export_view_reads_the_export_in_place_in_our_schema(
+    in_place: BigQueryWarehouse, export_ref: str, bq_client: Any
+) -> None:
     in_place.ensure()
     assert bq_client.get_table(in_place.ref("gcp_billing_export")).table_type == "VIEW"
     out = in_place.query(
@@ -87,34 +98,47 @@ def test_export_view_reads_the_export_in_place_in_our_schema(in_place: BigQueryW
     assert {d: r["n"] for d, r in rows.items()} == ROWS_BY_EXPORT_DAY
     assert {r["_source"] for r in rows.values()} == {f"bq:{export_ref}"}
     assert sum(r["no_price"] for r in rows.values()) == 12
-    source_total = bq_client.query(f"SELECT SUM(cost) AS c FROM `{export_ref}`").result().to_arrow(create_bqstorage_client=False)
+    source_total = (
+        bq_client.query(f"SELECT SUM(cost) AS c FROM `{export_ref}`").result().to_arrow(create_bqstorage_client=False)
+    )
     assert sum(r["cost"] for r in rows.values()) == pytest.approx(source_total.column("c")[0].as_py())
 
 
-def test_export_partition_is_read_from_table_metadata(bq_client: Any, bq_warehouse: BigQueryWarehouse, ctx: RunContext) -> None:
-    for partitioning, expected in (("ingestion", "DATE(_PARTITIONTIME)"), ("export_time", "DATE(`export_time`)"), ("none", "DATE(`export_time`)")):
+def test_export_partition_is_read_from_table_metadata(bq_client: Any) -> None:
+    for partitioning, expected in (
+        ("ingestion", "DATE(_PARTITIONTIME)"),
+        ("export_time", "DATE(`export_time`)"),
+        ("none", "DATE(`export_time`)"),
+    ):
         ref = f"{bq_client.project}.meta_{uuid.uuid4().hex[:8]}.export"
         bq_client.create_dataset(ref.rsplit(".", 1)[0])
         create_export(bq_client, ref, partitioning)
         assert partition_day(bq_client.get_table(ref)) == expected, partitioning
 
 
-def test_export_view_on_an_ingestion_time_table_uses_partitiontime(
-    tmp_path: Path, bq_emulator: Emulator, bq_client: Any, bq_warehouse: BigQueryWarehouse, ctx: RunContext
-) -> None:
-    ref = make_export(bq_client, bq_warehouse, ctx, "ingestion")
-    wh = BigQueryWarehouse.from_settings(bq_settings(tmp_path, bq_emulator, f"ing_{uuid.uuid4().hex[:8]}", export_table=ref))
-    days = wh.query("SELECT DISTINCT _day FROM gcp_billing_export").column("_day").to_pylist()
+def test_export_view_on_an_ingestion_time_table_uses_partitiontime(bq_client: Any, fixture_rows: str) -> None:
+    ref = make_export(bq_client, fixture_rows, "ingestion")
+    wh = BigQueryWarehouse(bq_client, f"ing_{uuid.uuid4().hex[:8]}", emulator=True, use_storage_api=False)
+    bq_client.create_dataset(wh.dataset)
+    wh.ensure_export_view(ref)
+    sql = f"SELECT DISTINCT _day FROM `{wh.ref('gcp_billing_export')}`"
+    days = bq_client.query(sql).result().to_arrow(create_bqstorage_client=False).column("_day").to_pylist()
     # The emulator evaluates _PARTITIONTIME as the current time: every row is in today's partition.
     assert len(days) == 1
     assert abs((days[0] - dt.datetime.now(dt.UTC).date()).days) <= 1
 
 
-def test_export_without_a_required_column_or_table_is_refused(tmp_path: Path, bq_emulator: Emulator, bq_client: Any) -> None:
+def test_export_without_a_required_column_or_table_is_refused(
+    tmp_path: Path, bq_emulator: Emulator, bq_client: Any
+) -> None:
     dataset = f"bad_{uuid.uuid4().hex[:8]}"
     bq_client.create_dataset(dataset)
-    bq_client.create_table(bigquery.Table(f"{bq_client.project}.{dataset}.export", schema=[bigquery.SchemaField("cost", "FLOAT64")]))
-    wh = BigQueryWarehouse.from_settings(bq_settings(tmp_path, bq_emulator, f"w_{dataset}", f"{bq_client.project}.{dataset}.export"))
+    bq_client.create_table(
+        bigquery.Table(f"{bq_client.project}.{dataset}.export", schema=[bigquery.SchemaField("cost", "FLOAT64")])
+    )
+    wh = BigQueryWarehouse.from_settings(
+        bq_settings(tmp_path, bq_emulator, f"w_{dataset}", f"{bq_client.project}.{dataset}.export")
+    )
     with pytest.raises(MissingColumnsError, match="usage_end_time, usage_start_time"):
         wh.ensure()
     with pytest.raises(SourceError, match="not found"):
@@ -133,7 +157,9 @@ def test_incremental_pull_takes_new_partitions_then_nothing_then_only_the_moved_
     first = run(collector, ctx)
     assert (first.total_rows, first.partitions["gcp_billing_export"]) == (12, 3)
     assert lake_counts(lake) == ROWS_BY_EXPORT_DAY
-    state = lake.query("SELECT `partition`, watermark, rows FROM ingest_state WHERE source = @s", {"s": f"gcp_billing:{export_ref}"})
+    state = lake.query(
+        "SELECT `partition`, watermark, rows FROM ingest_state WHERE source = @s", {"s": f"gcp_billing:{export_ref}"}
+    )
     assert sorted(state.column("partition").to_pylist()) == ["2026-11-18", "2026-11-19", "2026-11-20"]
 
     assert list(collect_from_bigquery(ctx, cfg_for(export_ref), bq_client)) == []
@@ -144,7 +170,10 @@ def test_incremental_pull_takes_new_partitions_then_nothing_then_only_the_moved_
     third = run(collector, ctx)
     assert (third.total_rows, third.partitions["gcp_billing_export"]) == (6, 1)  # the whole partition, once
     assert lake_counts(lake) == {**ROWS_BY_EXPORT_DAY, dt.date(2026, 11, 19): 6}
-    assert lake.query("SELECT SUM(cost) AS c FROM gcp_billing_export WHERE _day != DATE '2026-11-19'").to_pylist() == before
+    assert (
+        lake.query("SELECT SUM(cost) AS c FROM gcp_billing_export WHERE _day != DATE '2026-11-19'").to_pylist()
+        == before
+    )
     focus = lake.query("SELECT COUNT(*) AS n, SUM(BilledCost) - SUM(ContractedCost) AS credits FROM focus_costs "
                        "WHERE _day = DATE '2026-11-19'").to_pylist()[0]  # fmt: skip
     assert focus["n"] == 6
@@ -162,7 +191,9 @@ def test_in_place_ingest_writes_no_rows_but_records_watermarks_and_refreshes_the
     assert (first.total_rows, first.partitions["gcp_billing_export"]) == (0, 3)
     assert first.derived_rows > 0  # cost_daily refreshed from focus_costs over the view
     assert rollup(in_place) == ROWS_BY_EXPORT_DAY
-    states = in_place.query("SELECT COUNT(*) AS n FROM ingest_state WHERE source = @s", {"s": f"gcp_billing:{export_ref}"})
+    states = in_place.query(
+        "SELECT COUNT(*) AS n FROM ingest_state WHERE source = @s", {"s": f"gcp_billing:{export_ref}"}
+    )
     assert states.column("n").to_pylist() == [3]
     second = run(collector, bq_ctx)
     assert (second.partitions, second.derived_rows) == ({}, 0)
@@ -177,7 +208,9 @@ def test_in_place_ingest_writes_no_rows_but_records_watermarks_and_refreshes_the
 
 def rollup(wh: BigQueryWarehouse) -> dict[dt.date, int]:
     """Charges per ingest partition in the cost_daily rollup."""
-    out = wh.query("SELECT _day, SUM(charges) AS n FROM cost_daily WHERE x_SourceTable = 'gcp_billing_export' GROUP BY _day")
+    out = wh.query(
+        "SELECT _day, SUM(charges) AS n FROM cost_daily WHERE x_SourceTable = 'gcp_billing_export' GROUP BY _day"
+    )
     return {r["_day"]: r["n"] for r in out.to_pylist()}
 
 

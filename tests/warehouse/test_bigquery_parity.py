@@ -15,12 +15,15 @@ from collectors.gcp_billing.collector import GcpBillingCollector
 from exporters.warehouse.bigquery import BigQueryWarehouse
 from exporters.warehouse.duckdb import DuckDbLake
 from exporters.warehouse.engine import Warehouse
+from spendscope.clock import fixed_clock
+from spendscope.config import Settings
 from spendscope.ingest import run
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.integration
 
 EXPORT = str(FIXTURES / "gcp_billing" / "export.ndjson")
+NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
 
 SUMMARIES = {
     "raw": """SELECT billing_account_id, _day, COUNT(*) AS n, SUM(cost) AS cost,
@@ -51,31 +54,43 @@ def normalized(rows: list[dict[str, Any]]) -> list[tuple[tuple[str, Any], ...]]:
 
 
 def ingest(wh: Warehouse, ctx: RunContext) -> int:
-    summary = run(GcpBillingCollector(ctx.settings.collectors.gcp_billing), RunContext(ctx.settings, wh, ctx.clock), [EXPORT])
+    summary = run(
+        GcpBillingCollector(ctx.settings.collectors.gcp_billing), RunContext(ctx.settings, wh, ctx.clock), [EXPORT]
+    )
     return summary.total_rows
 
 
+@pytest.fixture(scope="module")
+def bq_ingested(bq_shared: BigQueryWarehouse, tmp_path_factory: pytest.TempPathFactory) -> BigQueryWarehouse:
+    """The export fixture ingested once into the module's BigQuery warehouse."""
+    settings = Settings.model_validate({"home": str(tmp_path_factory.mktemp("home"))})
+    assert ingest(bq_shared, RunContext(settings, bq_shared, fixed_clock(NOW))) == 12
+    return bq_shared
+
+
 def test_the_same_export_gives_the_same_focus_rows_and_summaries_on_both_engines(
-    ctx: RunContext, lake: DuckDbLake, bq_warehouse: BigQueryWarehouse
+    ctx: RunContext, lake: DuckDbLake, bq_ingested: BigQueryWarehouse
 ) -> None:
-    assert ingest(lake, ctx) == ingest(bq_warehouse, ctx) == 12
+    assert ingest(lake, ctx) == 12
     days = sorted(lake.query("SELECT DISTINCT _day FROM gcp_billing_export").column("_day").to_pylist())
     for name, sql in SUMMARIES.items():
         duck = normalized(lake.query(sql, {"days": days}).to_pylist())
-        bq = normalized(bq_warehouse.query(sql, {"days": days}).to_pylist())
+        bq = normalized(bq_ingested.query(sql, {"days": days}).to_pylist())
         assert duck, name
         assert bq == duck, name
     focus_duck = normalized(lake.query("SELECT * FROM focus_costs").to_pylist())
-    focus_bq = normalized(bq_warehouse.query("SELECT * FROM focus_costs").to_pylist())
+    focus_bq = normalized(bq_ingested.query("SELECT * FROM focus_costs").to_pylist())
     assert len(focus_bq) == 12
     assert focus_bq == focus_duck
 
 
 def test_re_ingesting_the_export_into_bigquery_does_not_double_count(
-    ctx: RunContext, bq_warehouse: BigQueryWarehouse
+    ctx: RunContext, bq_ingested: BigQueryWarehouse
 ) -> None:
-    ingest(bq_warehouse, ctx)
-    first = bq_warehouse.query("SELECT COUNT(*) AS n, SUM(BilledCost) AS c FROM focus_costs").to_pylist()
-    ingest(bq_warehouse, ctx)
-    again = bq_warehouse.query("SELECT COUNT(*) AS n, SUM(BilledCost) AS c FROM focus_costs").to_pylist()
-    assert again == first and first[0]["n"] == 12
+    sql = "SELECT COUNT(*) AS n, SUM(cost) AS c FROM gcp_billing_export"
+    first = bq_ingested.query(sql).to_pylist()
+    assert ingest(bq_ingested, ctx) == 12
+    assert bq_ingested.query(sql).to_pylist() == first
+    assert first[0]["n"] == 12
+    rollup = bq_ingested.query("SELECT SUM(charges) AS n FROM cost_daily").to_pylist()
+    assert rollup == [{"n": 12}]
