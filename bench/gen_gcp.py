@@ -73,7 +73,6 @@ def chunk(rng: np.random.Generator, n: int, start: dt.datetime, days: int) -> pa
         sel = lab_pos == k
         lab_vals[sel] = pool[(lab_owner[sel] // 7) % len(pool)]
     sys_n = rng.integers(1, 4, n)
-    stot = int(sys_n.sum())
     sys_keys = np.array(
         ["compute.googleapis.com/machine_spec", "compute.googleapis.com/cores", "compute.googleapis.com/memory"]
     )[np.concatenate([np.arange(c) for c in sys_n])]

@@ -60,7 +60,7 @@ class KeyMatcher:
         rests = [rest for rest, days in self.groups.items() if days is None or day in days]
         return None if () in rests else rests
 
-    def mask(self, batch: pa.RecordBatch, rests: Sequence[Rest] | None = None) -> pa.BooleanArray:
+    def mask(self, batch: pa.RecordBatch | pa.Table, rests: Sequence[Rest] | None = None) -> Any:
         """Rows of `batch` matching any key (or, with `rests`, any of those keys ignoring their days)."""
         out: Any = pa.nulls(batch.num_rows, pa.bool_()).fill_null(False)
         if rests is not None:

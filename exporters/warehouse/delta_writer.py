@@ -15,13 +15,13 @@ data files are kept, so a streamed input is never re-read. Plain appends use del
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import logging
 import os
 import random
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,7 +31,7 @@ from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchError
 from deltalake.transaction import AddAction, CommitProperties, RemoveAction, create_table_with_add_actions
 
-from exporters.warehouse.delta_keys import KeyMatcher
+from exporters.warehouse.delta_keys import KeyMatcher, Rest
 from exporters.warehouse.engine import Key
 from exporters.warehouse.partition_writer import DayPartitionWriter, WrittenFile
 from exporters.warehouse.schema import conform
@@ -140,9 +140,8 @@ def _plan_removes(
                 continue
             removes.append(RemoveAction(rel, True, now, size, {partition: day.isoformat()}))
             if rests is not None:  # only some rows of the day are replaced: carry the others over
-                for batch in _read_day_file(os.path.join(path, rel), schema, partition, day):
-                    keep = batch.filter(pc.invert(matcher.mask(batch, rests)))
-                    sink.write(keep)
+                for batch in _unmatched_rows(os.path.join(path, rel), schema, matcher, rests, day):
+                    sink.write(batch)
         kept = sink.close()
     except BaseException:
         sink.abort()
@@ -150,12 +149,21 @@ def _plan_removes(
     return removes, kept
 
 
-def _read_day_file(full: str, schema: pa.Schema, partition: str, day: Any) -> Iterable[pa.RecordBatch]:
-    """A data file's rows conformed to `schema`, with the partition column put back from its path."""
-    for batch in pq.ParquetFile(full).iter_batches(batch_size=_READ_ROWS):
-        days = pa.array([day] * batch.num_rows, schema.field(partition).type)
-        whole = batch.append_column(schema.field(partition), days)
-        yield from conform(whole, schema).to_batches()
+def _unmatched_rows(
+    full: str, schema: pa.Schema, matcher: KeyMatcher, rests: list[Rest], day: dt.date
+) -> Iterator[pa.RecordBatch]:
+    """A data file's rows that none of `rests` matches, conformed to `schema` with the day put back."""
+    pf = pq.ParquetFile(full)
+    # Re-ingesting a file replaces every row of it: the key columns alone show there is nothing to keep.
+    key_schema = pa.schema([schema.field(c) for c in sorted({c for rest in rests for c, _ in rest})])
+    present = [c for c in key_schema.names if c in pf.schema_arrow.names]
+    if pc.all(matcher.mask(conform(pf.read(columns=present), key_schema), rests)).as_py():
+        return
+    day_field = schema.field(matcher.partition)
+    for batch in pf.iter_batches(batch_size=_READ_ROWS):
+        whole = batch.append_column(day_field, pa.array([day] * batch.num_rows, day_field.type))
+        for rows in conform(whole, schema).to_batches():
+            yield rows.filter(pc.invert(matcher.mask(rows, rests)))
 
 
 def _add_action(f: WrittenFile, partition: str) -> AddAction:

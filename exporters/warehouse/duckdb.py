@@ -108,7 +108,7 @@ class DuckDbLake(Warehouse):
             con = self._connect()
             try:
                 # Streamed from DuckDB into the Delta writer: the derived rows are never all in memory.
-                return self._replace_once(table, con.execute(text).fetch_record_batch(100_000), keys)
+                return self._replace_once(table, con.execute(text).to_arrow_reader(100_000), keys)
             finally:
                 con.close()
 
@@ -163,5 +163,3 @@ def _retrying(write: Callable[[], int], table: str) -> int:
             log.info("write-conflict table:%s attempt:%s", table, attempt + 1)
             time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))
     raise AssertionError("unreachable")
-
-

@@ -1,10 +1,13 @@
-"""The local Delta write path: own Parquet files + one commit of adds and removes (exporters/warehouse/delta_writer.py)."""
+"""The local Delta write path: our own Parquet files, then one commit of adds and removes (delta_writer.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -133,7 +136,7 @@ def test_a_commit_that_lost_the_race_is_replanned_on_the_winners_version(
     """Another writer commits between our plan and our commit: ours is rebuilt on top, input read once."""
     lake.replace("ingest_state", pa.concat_tables([rows(D1, "a", [1.0]), rows(D1, "b", [2.0])]), [{"_day": D1}])
     plan = delta_writer._plan_removes
-    calls = []
+    calls: list[int] = []
 
     def racing_plan(*args: Any) -> Any:
         out = plan(*args)
@@ -144,7 +147,7 @@ def test_a_commit_that_lost_the_race_is_replanned_on_the_winners_version(
         return out
 
     monkeypatch.setattr(delta_writer, "_plan_removes", racing_plan)
-    reads = []
+    reads: list[int] = []
 
     def stream() -> Iterator[pa.RecordBatch]:
         reads.append(1)
@@ -173,8 +176,7 @@ def test_unsorted_input_over_many_days_lands_whole_in_bounded_buffers(tmp_path: 
     files = sink.close()
     assert sum(f.rows for f in files) == 3000
     read = pa.concat_tables(
-        pq.read_table(tmp_path / f.path).append_column("_day", pa.array([f.day] * f.rows, pa.date32()))
-        for f in files
+        pq.read_table(tmp_path / f.path).append_column("_day", pa.array([f.day] * f.rows, pa.date32())) for f in files
     )
     assert sorted(read.to_pylist(), key=lambda r: r["cost"]) == data.to_pylist()
     assert all(f.path.startswith(f"_day={f.day.isoformat()}/") for f in files)
@@ -187,3 +189,31 @@ def test_the_log_records_row_counts_and_partition_values(lake: DuckDbLake) -> No
     adds = [json.loads(line)["add"] for line in log.read_text().splitlines() if '"add"' in line]
     counts = {a["partitionValues"]["_day"]: json.loads(a["stats"])["numRecords"] for a in adds}
     assert counts == {"2026-11-01": 1, "2026-11-02": 3}
+
+
+RACER = textwrap.dedent(
+    """
+    import datetime as dt, sys
+    import pyarrow as pa
+    from exporters.warehouse.duckdb import DuckDbLake
+    lake, me, day = DuckDbLake(sys.argv[1]), sys.argv[2], dt.date(2026, 11, 1)
+    for i in range(15):
+        row = {"source": "a", "partition": me, "cost": float(i), "_day": day}
+        # A one-shot stream: a lost race must be replanned, never re-read (it cannot be).
+        lake.replace("ingest_state", iter(pa.Table.from_pylist([row]).to_batches()), [{"_day": day, "source": "a"}])
+    """
+)
+
+
+def test_two_processes_streaming_into_the_same_key_both_succeed_and_keep_other_rows(
+    lake: DuckDbLake, tmp_path: Path
+) -> None:
+    lake.replace("ingest_state", pa.concat_tables([rows(D1, "a", [1.0]), rows(D1, "b", [2.0])]), [{"_day": D1}])
+    script = tmp_path / "racer.py"
+    script.write_text(RACER)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    procs = [subprocess.Popen([sys.executable, str(script), lake.root, me], env=env) for me in "xy"]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    (a,) = [r for r in delta_rows(lake) if r[1] == "a"]
+    assert a[2] in {"x", "y"} and a[3] == 14.0
+    assert [r for r in delta_rows(lake) if r[1] == "b"] == [(D1, "b", "p0", 2.0)]
