@@ -147,8 +147,8 @@ def main() -> None:
         print(f"  {k:45s} {v:7.1f} s   {n / v:12,.0f} rows/s")
     print("\nspendscope collect gcp-billing --from-file (raw Delta table + cost_daily rollup), child process:")
     for label, st, bare in (
-        ("parquet", ours_pq, results["duckdb SELECT * read_parquet"]),
-        ("ndjson", ours_js, results.get("duckdb SELECT * read_json")),
+        ("parquet", ours_pq, results["duckdb SELECT * read_parquet (materialized)"]),
+        ("ndjson", ours_js, results.get("duckdb SELECT * read_json (materialized)")),
     ):
         if st is None or bare is None:
             continue

@@ -58,7 +58,7 @@ def summary(by: tuple[str, ...], since: dt.date, until: dt.date, _version: Any) 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def month_to_date(today: dt.date, _version: Any) -> dict[str, float]:
-    return costs.month_to_date(warehouse(), today, settings().reporting.timezone)
+    return costs.month_to_date(warehouse(), today, settings().reporting.timezone, settings().reporting.currency)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

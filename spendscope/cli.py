@@ -131,6 +131,10 @@ def collect(ctx: click.Context, name: str, paths: tuple[str, ...], from_file: bo
     summary = ingest.run(collector, run_ctx, list(paths) or None)
     for line in summary.lines():
         click.echo(line)
+    if summary.quarantined and not summary.total_rows:
+        # A scheduled job must be able to tell that nothing usable came in.
+        click.echo(f"error: no row could be ingested; {len(summary.quarantined)} quarantined", err=True)
+        sys.exit(3)
 
 
 @cli.command()
@@ -192,12 +196,13 @@ def costs(ctx: click.Context, by: tuple[str, ...], since: str | None, until: str
     table = costs_mod.summary(_warehouse(ctx), list(by), _day(since), _day(until), settings.reporting.timezone)
     _emit(table, fmt)
     if fmt == "table" and table.num_rows:
-        total = sum(v or 0.0 for v in table.column("billed_cost").to_pylist())
+        totals: dict[str, float] = {}
+        for row in table.select(["currency", "billed_cost"]).to_pylist():
+            totals[row["currency"]] = totals.get(row["currency"], 0.0) + (row["billed_cost"] or 0.0)
         unpriced = sum(v or 0 for v in table.column("unpriced").to_pylist())
-        click.echo(
-            f"total billed: {total:,.2f} {settings.reporting.currency}"
-            + (f"  ({unpriced} unpriced charge(s): set collectors.databricks.sku_prices)" if unpriced else "")
-        )
+        click.echo("total billed: " + ", ".join(f"{v:,.2f} {c}" for c, v in sorted(totals.items())))
+        if unpriced:
+            click.echo(f"{unpriced} unpriced charge(s): no list price for their SKU; set collectors.databricks.sku_prices")
 
 
 @cli.command()
@@ -233,12 +238,14 @@ def focus() -> None:
 
 @focus.command("export")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, allow_dash=False))
 @click.option("--since", default=None)
 @click.option("--until", default=None)
 @click.pass_context
 def focus_export(ctx: click.Context, fmt: str, out: str, since: str | None, until: str | None) -> None:
     """Write FOCUS 1.2 columns (plus x_ extensions) to a Parquet or CSV file."""
+    if out == "-":
+        raise click.BadParameter("give a file name; the export is written whole, not streamed to stdout", param_hint="--out")
     from exporters.focus_export import export_focus
 
     n = export_focus(_warehouse(ctx), out, "csv" if fmt == "csv" else "parquet", _day(since), _day(until))

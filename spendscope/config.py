@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from spendscope.errors import ConfigError
 
@@ -75,6 +75,12 @@ class GcpBillingConfig(CollectorBase):
     initial_days: int = Field(default=62, ge=1, description="how far back the first pull goes")
     api_endpoint: str | None = None
 
+    @model_validator(mode="after")
+    def _runnable(self) -> GcpBillingConfig:
+        if self.enabled and not self.export_table:
+            raise ValueError("enabled = true needs export_table (project.dataset.table of the billing export)")
+        return self
+
 
 class DatabricksConfig(CollectorBase):
     host: str | None = Field(default=None, description="workspace URL, e.g. https://1234.5.gcp.databricks.com")
@@ -88,9 +94,30 @@ class DatabricksConfig(CollectorBase):
     )
     cloud: Literal["AWS", "AZURE", "GCP"] = Field(default="GCP", description="cloud of legacy CSV usage rows")
 
+    @field_validator("sku_prices")
+    @classmethod
+    def _prices_not_negative(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, price in v.items() if price < 0]
+        if bad:
+            raise ValueError(f"negative price for {', '.join(bad)}")
+        return v
+
+    @model_validator(mode="after")
+    def _runnable(self) -> DatabricksConfig:
+        missing = [k for k in ("host", "warehouse_id") if self.enabled and not getattr(self, k)]
+        if missing:
+            raise ValueError(f"enabled = true needs {' and '.join(missing)}")
+        return self
+
 
 class FocusConfig(CollectorBase):
     paths: list[str] = Field(default_factory=list, description="FOCUS files or globs ingested on each run")
+
+    @model_validator(mode="after")
+    def _runnable(self) -> FocusConfig:
+        if self.enabled and not self.paths:
+            raise ValueError("enabled = true needs paths (files or globs to ingest)")
+        return self
 
 
 class CollectorsConfig(Strict):

@@ -30,10 +30,12 @@ DIMENSIONS: dict[str, str] = {
     "sku": "ChargeDescription",
     "day": "day",
     "month": "FORMAT_DATE('%Y-%m', day)",
+    "currency": "IFNULL(currency, 'USD')",
 }
 # Dimensions only the detailed view has: the query then reads focus_costs, rolled up the same way.
 _DETAIL_ONLY = {"sku"}
-_DETAIL = """(SELECT DATE(ChargePeriodStart, @tz) AS day, ChargeDescription, BilledCost AS billed_cost,
+_DETAIL = """(SELECT DATE(ChargePeriodStart, @tz) AS day, ChargeDescription, BillingCurrency AS currency,
+                     BilledCost AS billed_cost,
                      ListCost AS list_cost, 1 AS charges, IF(BilledCost IS NULL, 1, 0) AS unpriced
               FROM focus_costs)"""
 
@@ -55,10 +57,14 @@ def _source(wh: Warehouse, by: Sequence[str], tz: str) -> str:
 
 
 def summary(wh: Warehouse, by: Sequence[str], since: dt.date | None, until: dt.date | None, tz: str) -> pa.Table:
-    """Billed and list cost grouped by `by` between reporting days `since`..`until` inclusive."""
+    """Billed and list cost grouped by `by` between reporting days `since`..`until` inclusive.
+
+    Money in different billing currencies is never added up: `currency` is always a grouping column.
+    """
     unknown = [b for b in by if b not in DIMENSIONS]
     if unknown:
         raise ValueError(f"unknown --by {', '.join(unknown)}; valid: {', '.join(DIMENSIONS)}")
+    by = [*by, "currency"] if "currency" not in by else list(by)
     dims = [f"{DIMENSIONS[b]} AS {b}" for b in by]
     group = ", ".join(str(i + 1) for i in range(len(by)))
     order = ", ".join(by) if "day" in by or "month" in by else "billed_cost DESC"
@@ -87,8 +93,8 @@ def daily_by(wh: Warehouse, dim: str, since: dt.date, until: dt.date, tz: str) -
     return summary(wh, ["day", dim], since, until, tz)
 
 
-def month_to_date(wh: Warehouse, today: dt.date, tz: str) -> dict[str, float]:
-    """Month-to-date, yesterday and the same span of last month, in billed USD."""
+def month_to_date(wh: Warehouse, today: dt.date, tz: str, currency: str = "USD") -> dict[str, float]:
+    """Month-to-date, yesterday and the same span of last month, billed, in one billing currency."""
     first = today.replace(day=1)
     prev_first = (first - dt.timedelta(days=1)).replace(day=1)
     prev_same = prev_first + (today - first)
@@ -98,9 +104,9 @@ def month_to_date(wh: Warehouse, today: dt.date, tz: str) -> dict[str, float]:
           SUM(IF(day = @yesterday, billed_cost, 0)) AS yesterday,
           SUM(IF(day >= @prev_first AND day <= @prev_same, billed_cost, 0)) AS prev_mtd
         FROM {_source(wh, [], tz)}
-        WHERE day >= @prev_first
+        WHERE day >= @prev_first AND IFNULL(currency, 'USD') = @currency
     """
-    params = {"tz": tz, "first": first, "today": today, "yesterday": today - dt.timedelta(days=1),
+    params = {"tz": tz, "currency": currency, "first": first, "today": today, "yesterday": today - dt.timedelta(days=1),
               "prev_first": prev_first, "prev_same": prev_same}  # fmt: skip
     row = wh.query(sql, params).to_pylist()[0]
     return {k: float(v or 0.0) for k, v in row.items()}

@@ -131,3 +131,39 @@ def test_config_check_and_schema(tmp_path: Path) -> None:
 def test_bad_dates_are_usage_errors(tmp_path: Path, bad: str) -> None:
     res = CliRunner().invoke(cli, ["--config", str(write_config(tmp_path)), "costs", "--since", bad])
     assert res.exit_code == 2 and "is not a date" in res.output
+
+
+def test_costs_never_add_up_different_currencies(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    ts = dt.datetime(2026, 11, 3, 20, tzinfo=dt.UTC)
+    seed_costs(
+        DuckDbLake(tmp_path / "lake"),
+        [
+            {"BilledCost": 100.0, "ProviderName": "AWS", "ServiceName": "EC2", "ChargePeriodStart": ts},
+            {"BilledCost": 50.0, "ProviderName": "Microsoft", "ServiceName": "VMs", "ChargePeriodStart": ts,
+             "BillingCurrency": "EUR"},
+        ],
+    )  # fmt: skip
+    runner = CliRunner()
+    rows = json.loads(runner.invoke(cli, ["--config", str(cfg), "costs", "--format", "json"]).output)
+    assert {(r["provider"], r["currency"], r["billed_cost"]) for r in rows} == {
+        ("AWS", "USD", 100.0),
+        ("Microsoft", "EUR", 50.0),
+    }
+    text = runner.invoke(cli, ["--config", str(cfg), "costs"]).output
+    assert "total billed: 50.00 EUR, 100.00 USD" in text
+
+
+def test_a_file_whose_every_row_is_quarantined_exits_non_zero(tmp_path: Path) -> None:
+    bad = tmp_path / "export.json"
+    bad.write_text('{"billing_account_id": "A", "cost": "abc", "usage_start_time": "x", "usage_end_time": "y"}\n')
+    res = run_cli(write_config(tmp_path), "collect", "gcp-billing", "--from-file", str(bad))
+    assert res.returncode == 3
+    assert "quarantined: 1 row(s)" in res.stdout and "no row could be ingested" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_focus_export_refuses_dash(tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["--config", str(write_config(tmp_path)), "focus", "export", "--out", "-"])
+    assert res.exit_code == 2 and "give a file name" in res.output
+    assert not Path("-").exists()

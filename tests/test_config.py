@@ -99,3 +99,18 @@ def test_secrets_come_from_the_named_env_var(monkeypatch: pytest.MonkeyPatch) ->
     assert config.secret("MY_TOKEN") == "dapi-123"
     monkeypatch.setenv("MY_TOKEN", "")
     assert config.secret("MY_TOKEN") is None
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("[collectors.gcp_billing]\nenabled = true\n", "collectors.gcp_billing: Value error, enabled = true needs export_table"),
+        ("[collectors.databricks]\nenabled = true\nhost = \"https://x\"\n", "needs warehouse_id"),
+        ("[collectors.focus]\nenabled = true\n", "needs paths"),
+        ("[collectors.databricks]\nsku_prices = { JOBS = -1.0 }\n", "negative price for JOBS"),
+    ],
+)
+def test_an_enabled_collector_missing_what_it_needs_is_rejected_at_load(section: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as err:
+        config.parse(section, "c.toml")
+    assert any(f"c.toml:{n}:" in str(err.value) for n in (1, 2, 3)), "the message carries the file line"

@@ -156,7 +156,7 @@ class DatabricksCollector(Collector):
 
     def collect_files(self, ctx: RunContext, paths: Sequence[str]) -> Iterator[Item]:
         """Ingest exports; every file's columns are checked before anything is yielded."""
-        exports = [parse_files.open_export(p) for p in paths]
+        exports = [parse_files.open_export(p) for p in parse_files.export_files(paths)]
         kinds = [parse_files.detect(e) for e in exports]
         usage: list[pa.Table] = []
         price_tables: list[pa.Table] = []

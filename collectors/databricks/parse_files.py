@@ -8,12 +8,12 @@ before anything from any file is written.
 
 from __future__ import annotations
 
-import csv
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
+from collectors.common import files
 from spendscope.errors import InputError, MissingColumnsError
 
 Kind = Literal["usage", "list_prices", "legacy"]
@@ -23,8 +23,9 @@ REQUIRED: dict[Kind, tuple[str, ...]] = {
     "list_prices": ("sku_name", "price_start_time", "pricing"),
     "legacy": ("workspaceId", "timestamp", "sku", "dbus"),
 }
-_PARQUET = (".parquet", ".pq")
 _JSON = (".json", ".ndjson", ".jsonl")
+# What a directory or glob contributes (other files there, `_SUCCESS` or a README, are skipped).
+_KNOWN = {".csv", *_JSON, *files.PARQUET_SUFFIXES}
 
 
 @dataclass
@@ -37,48 +38,50 @@ class Export:
     errors: list[tuple[int | None, str, str]] = field(default_factory=list)
 
 
+def export_files(paths: Sequence[str]) -> list[str]:
+    """The files named by `paths` (files, directories, globs), each once; see `collectors.common.files`."""
+    return [str(f) for f in files.expand(paths, accept=lambda f: files.suffix(f) in _KNOWN)]
+
+
 def open_export(path: str) -> Export:
-    """Read a CSV / JSON / NDJSON / Parquet export whole (billing exports are small per file)."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{path}: no such file")
-    suffix = p.suffix.lower()
-    with p.open("rb") as fh:
-        head = fh.read(4)
-    if suffix in _PARQUET or head == b"PAR1":
+    """Read a CSV / JSON / NDJSON / Parquet export whole (billing exports are small per file).
+
+    Gzip is unpacked by its magic bytes; a 0-byte file is empty (no columns: it ingests nothing).
+    """
+    if files.is_empty(path):
+        return Export(path, [], [])
+    if files.is_parquet(path):
         return _parquet(path)
-    if suffix in _JSON:
-        return _json(path)
-    if suffix != ".csv" and head.lstrip()[:1] in (b"[", b"{"):
-        return _json(path)
-    return _csv(path)
+    text = files.read_text(path)
+    suffix = files.suffix(path)
+    if suffix in _JSON or (suffix != ".csv" and text.lstrip()[:1] in ("[", "{")):
+        return _json(path, text)
+    return _csv(path, text)
 
 
-def _csv(path: str) -> Export:
-    # utf-8-sig: the account console and Excel write a BOM before the header.
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
-            return Export(path, [], [])
-        columns = [h.strip() for h in header]
-        out = Export(path, columns, [])
-        start = reader.line_num + 1
-        for values in reader:
-            line = start
-            start = reader.line_num + 1
-            if not any(v.strip() for v in values):
-                continue  # blank line
-            if len(values) != len(columns):
-                out.errors.append((line, f"{len(values)} cells for {len(columns)} columns", ",".join(values)))
-                continue
-            out.records.append((line, dict(zip(columns, values, strict=True))))
+def _csv(path: str, text: str) -> Export:
+    records = files.csv_records(files.text_lines(text), path)
+    header = next(records, None)
+    if header is None:
+        return Export(path, [], [])
+    if header.cells is None:
+        raise InputError(f"{path}: line {header.line}: cannot read the header: {header.error}")
+    columns = [h.strip() for h in header.cells]
+    out = Export(path, columns, [])
+    for rec in records:
+        if rec.cells is None:
+            out.errors.append((rec.line, rec.error or "unreadable CSV record", rec.raw))
+            continue
+        if not any(v.strip() for v in rec.cells):
+            continue  # blank line
+        if len(rec.cells) != len(columns):
+            out.errors.append((rec.line, f"{len(rec.cells)} cells for {len(columns)} columns", rec.raw))
+            continue
+        out.records.append((rec.line, dict(zip(columns, rec.cells, strict=True))))
     return out
 
 
-def _json(path: str) -> Export:
-    with open(path, encoding="utf-8-sig") as fh:
-        body = fh.read()
+def _json(path: str, body: str) -> Export:
     stripped = body.lstrip()
     out = Export(path, [], [])
     if not stripped:
@@ -115,12 +118,7 @@ def _add(out: Export, line: int, item: Any) -> None:
 
 
 def _parquet(path: str) -> Export:
-    import pyarrow.parquet as pq
-
-    try:
-        pf = pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for a damaged file
-        raise InputError(f"{path}: not a readable Parquet file: {exc}") from None
+    pf = files.parquet_file(path)
     out = Export(path, list(pf.schema_arrow.names), [])
     n = 0
     for batch in pf.iter_batches(batch_size=50_000):

@@ -37,7 +37,7 @@ from collectors.base import Batch, Collector, Item, Quarantined, RunContext
 from collectors.focus.files import FocusFile, expand, iter_columns, locate_csv_rows, open_header
 from collectors.focus.parse import KNOWN_COLUMNS, charge_days, missing_required, parse_batch, raw_row
 from spendscope.config import FocusConfig, Settings
-from spendscope.errors import MissingColumnsError
+from spendscope.errors import MissingColumnsError, SpendscopeError
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,20 @@ class FocusCollector(Collector):
         changed = {os.path.basename(f) for f in files if seen.get(os.path.abspath(f), _EPOCH) < _mtime(f)}
         todo = [f for f in files if os.path.basename(f) in changed]
         log.info("focus files:%s changed-names:%s", len(files), len(changed))
-        if todo:
-            yield from ingest(todo)
+        # Unattended runs set a broken file aside (quarantined with the reason) and ingest the rest;
+        # `--from-file` instead refuses the whole command, so a person sees the problem first.
+        usable = []
+        for path in todo:
+            try:
+                header = open_header(path)
+                missing = missing_required(header.columns) if header.kind != "empty" else []
+                if missing:
+                    raise MissingColumnsError(path, missing)
+                usable.append(path)
+            except SpendscopeError as exc:
+                yield Quarantined(TABLE, path, None, f"file skipped: {exc}")
+        if usable:
+            yield from ingest(usable)
 
     def collect_files(self, ctx: RunContext, paths: Sequence[str]) -> Iterator[Item]:
         """Ingest `paths` (files, directories or globs) whatever was ingested before."""

@@ -8,8 +8,6 @@ inference: a column that looks numeric in one block and not in the next must not
 from __future__ import annotations
 
 import csv
-import glob
-import gzip
 import io
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -19,6 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from collectors.common import files
 from collectors.focus.parse import map_header
 from spendscope.errors import InputError
 
@@ -43,55 +42,35 @@ class FocusFile:
 
 
 def expand(paths: Sequence[str], strict: bool = True) -> list[str]:
-    """Files named by `paths` (files, directories, globs), deduplicated, in a stable order."""
-    found: list[str] = []
-    for p in paths:
-        if any(ch in p for ch in "*?["):
-            matches = sorted(glob.glob(p, recursive=True))
-            if not matches and strict:
-                raise InputError(f"{p}: no file matches")
-        elif os.path.isdir(p):
-            matches = sorted(
-                os.path.join(root, f) for root, _, files in os.walk(p) for f in files if f.endswith(_SUFFIXES)
-            )
-        elif os.path.exists(p) or not strict:
-            matches = [p] if os.path.exists(p) else []
-        else:
-            raise InputError(f"{p}: no such file")
-        found.extend(m for m in matches if os.path.isfile(m))
-    seen: set[str] = set()
-    unique = []
-    for f in found:
-        real = os.path.realpath(f)
-        if real not in seen:
-            seen.add(real)
-            unique.append(f)
-    return unique
+    """Files named by `paths` (files, directories, globs), once each by real path, in a stable order.
+
+    Inside a directory or glob only FOCUS-looking names (`_SUFFIXES`) are taken; see
+    `collectors.common.files.expand` for the rest (hidden files skipped, `strict` errors).
+    """
+    found = files.expand(paths, accept=lambda f: f.name.lower().endswith(_SUFFIXES), strict=strict)
+    return [str(f) for f in found]
 
 
 def open_header(path: str) -> FocusFile:
-    """Sniff the format (by magic bytes, not the name) and read the header only."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4)
-        if head == b"PAR1":
-            names = pq.ParquetFile(path).schema_arrow.names
-            return FocusFile(path, "parquet", names=names, columns=map_header(names))
-        is_gzip = head[:2] == b"\x1f\x8b"
-        with _text(path, is_gzip) as fh:
-            first = next(csv.reader(fh), None)
-    except (OSError, EOFError, UnicodeDecodeError, pa.ArrowException, csv.Error) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
+    """Sniff the format (Parquet by name or magic bytes, gzip by magic bytes) and read the header only.
+
+    A 0-byte file is empty whatever its name; a non-empty `.parquet` that is not Parquet is an
+    InputError ("not a readable Parquet file"), never read as text.
+    """
+    if files.is_empty(path):
+        return FocusFile(path, "empty")
+    if files.is_parquet(path):
+        names = files.parquet_file(path).schema_arrow.names
+        return FocusFile(path, "parquet", names=names, columns=map_header(names))
+    is_gzip = files.head(path, 2) == files.GZIP_MAGIC
+    with files.open_text(path) as fh:
+        header = next(files.csv_records(fh, path), None)
+    if header is not None and header.cells is None:
+        raise InputError(f"{path}: line {header.line}: cannot read the header: {header.error}")
+    first = header.cells if header is not None else None
     if not first or not any(cell.strip() for cell in first):
         return FocusFile(path, "empty", gzip=is_gzip)
     return FocusFile(path, "csv", gzip=is_gzip, names=first, columns=map_header(first))
-
-
-def _text(path: str, is_gzip: bool) -> io.TextIOBase:
-    # utf-8-sig: Azure writes a BOM before the header.
-    if is_gzip:
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
 
 
 def iter_columns(
@@ -149,23 +128,19 @@ def locate_csv_rows(ff: FocusFile, rows: set[int]) -> tuple[dict[int, tuple[int,
     malformed: list[tuple[int, int, str]] = []
     width = len(ff.names)
     index = 0
-    with _text(ff.path, ff.gzip) as fh:
-        reader = csv.reader(fh)
-        try:
-            next(reader, None)
-            line = reader.line_num
-            for record in reader:
-                start, line = line + 1, reader.line_num
-                if not record:
-                    continue
-                if len(record) != width:
-                    malformed.append((start, len(record), _csv_text(record)))
-                    continue
-                if index in rows:
-                    found[index] = (start, _csv_text(record))
-                index += 1
-        except csv.Error:
-            pass  # a field beyond the csv module's limits: rows after it are reported without a line
+    with files.open_text(ff.path) as fh:
+        records = files.csv_records(fh, ff.path)
+        next(records, None)
+        for rec in records:
+            if rec.cells is not None and not rec.cells:
+                continue
+            if rec.cells is not None and len(rec.cells) != width:
+                malformed.append((rec.line, len(rec.cells), _csv_text(rec.cells)))
+                continue
+            # A record only the csv module rejects (pyarrow read it) still counts as a kept row.
+            if index in rows:
+                found[index] = (rec.line, _csv_text(rec.cells) if rec.cells is not None else rec.raw)
+            index += 1
     return found, malformed
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import glob
-import gzip
 import os
-from pathlib import Path
 
+from collectors.common import files as common
 from spendscope.errors import InputError
 
 # Suffix (after an optional .gz) → format. Parquet is never gzipped whole: it compresses inside.
@@ -31,37 +30,24 @@ def file_format(path: str) -> str | None:
 
 
 def expand(paths: list[str] | tuple[str, ...]) -> list[str]:
-    """Files named by `paths`: a directory gives its export files (recursively), a glob its matches.
+    """Files named by `paths` (see `collectors.common.files.expand`), each once by real path.
 
     A file named outright must have a known extension; inside a directory or glob other files
-    (`_SUCCESS`, manifests) are skipped. Each file appears once, in the order given, then by name.
+    (`_SUCCESS`, manifests) are skipped.
     """
-    out: dict[str, None] = {}
-    for p in paths:
-        if os.path.isdir(p):
-            found = sorted(str(f) for f in Path(p).rglob("*") if f.is_file() and file_format(str(f)))
-        elif glob.has_magic(p):
-            found = sorted(f for f in glob.glob(p, recursive=True) if os.path.isfile(f) and file_format(f))
-            if not found:
-                raise InputError(f"{p}: no billing export files match")
-        elif os.path.isfile(p):
-            if file_format(p) is None:
-                raise InputError(
-                    f"{p}: unknown file type; expected .json/.ndjson/.jsonl/.csv (optionally .gz) or .parquet"
-                )
-            found = [p]
-        else:
-            raise InputError(f"{p}: no such file or directory")
-        out.update(dict.fromkeys(found))
-    return list(out)
+    try:
+        found = common.expand(paths, accept=lambda f: file_format(str(f)) is not None)
+    except InputError as exc:
+        if any(glob.has_magic(p) and str(exc).startswith(f"{p}:") for p in paths):
+            raise InputError(f"{exc} (no billing export files match)") from None
+        raise
+    named = {os.path.realpath(p) for p in paths if not glob.has_magic(p) and not os.path.isdir(p)}
+    for f in found:
+        if os.path.realpath(f) in named and file_format(str(f)) is None:
+            raise InputError(f"{f}: unknown file type; expected .json/.ndjson/.jsonl/.csv (optionally .gz) or .parquet")
+    return [str(f) for f in found]
 
 
 def read_bytes(path: str) -> bytes:
-    """The file's bytes, gunzipped when it ends in .gz."""
-    try:
-        if path.lower().endswith(".gz"):
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return Path(path).read_bytes()
-    except (OSError, EOFError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
+    """The file's bytes, gunzipped when it is gzip (by magic bytes)."""
+    return common.read_bytes(path)

@@ -16,26 +16,27 @@ the UTC date of usage_start_time ("usage-day"). Hence:
 Rows without a billing_account_id (null or '') are quarantined: the account is half the key, and an
 empty one would collide with every other account-less file. A file lacking any of cost,
 usage_start_time, usage_end_time or billing_account_id raises MissingColumnsError before anything
-is yielded, for any file of the command.
+is yielded, for any file of the command. A 0-byte file (any extension) is empty: 0 rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
 
 from collectors.base import Batch, Item, Quarantined
-from collectors.gcp_billing.columns import TABLE, check_required
+from collectors.common.files import check_utf8, decode_text, is_empty, text_lines
+from collectors.gcp_billing.columns import EXPORT_FIELDS, TABLE, check_required
 from collectors.gcp_billing.files import expand, file_format, read_bytes
 from collectors.gcp_billing.normalize import REPLACE_BY, Parsed
 from collectors.gcp_billing.parse_csv import parse_csv
 from collectors.gcp_billing.parse_json import parse_json_array, parse_ndjson
 from collectors.gcp_billing.parse_parquet import ParquetSource, open_parquet
 from collectors.gcp_billing.summary import Summary, merge, state_rows, summarize
+from exporters.warehouse.schema.gcp_billing import GCP_BILLING_EXPORT
 from spendscope.errors import InputError
 
 
@@ -52,15 +53,17 @@ class _File:
 def parse_text_file(path: str, data: bytes, replace_by: str) -> Parsed:
     """Parse a JSON or CSV export held in memory (the pure part of `_prepare`)."""
     if file_format(path) == "csv":
-        text = data.decode("utf-8-sig", errors="replace")
-        return parse_csv(io.StringIO(text, newline=""), path, replace_by)
+        return parse_csv(text_lines(decode_text(data, path)), path, replace_by)
     head = data.lstrip()[:1]
     if head == b"[":
-        return parse_json_array(data.decode("utf-8-sig", errors="replace"), path, replace_by)
+        return parse_json_array(decode_text(data, path), path, replace_by)
+    check_utf8(data, path)
     return parse_ndjson(data.removeprefix(b"\xef\xbb\xbf"), path, replace_by)
 
 
 def _prepare(path: str, replace_by: str) -> _File:
+    if is_empty(path):  # 0 bytes, whatever the format (Parquet too): an empty file, 0 rows
+        return _File(path, {}, parsed=Parsed(GCP_BILLING_EXPORT.empty_table(), columns=set(EXPORT_FIELDS)))
     if file_format(path) == "parquet":
         src = open_parquet(path, replace_by)
         return _File(path, src.summary, parquet=src)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -19,9 +20,11 @@ from collectors.base import Quarantined
 from collectors.gcp_billing.coerce import CoerceError, coerce
 from collectors.gcp_billing.columns import (
     EXPORT_FIELDS,
+    PARSED_SCHEMA,
     PARTITION_DATE,
     PARTITION_FIELDS,
     PARTITION_TIME,
+    TABLE,
     resolve,
 )
 from exporters.warehouse.schema.gcp_billing import GCP_BILLING_EXPORT
@@ -51,6 +54,22 @@ class Parsed:
     quarantined: list[Quarantined] = field(default_factory=list)
     columns: set[str] = field(default_factory=set)
     decoded: int = 0  # rows read as objects: with none, a file says nothing about its columns
+
+    def add_records(
+        self,
+        records: list[dict[str, Any]],
+        where: list[tuple[int, str]],
+        errors: dict[int, str],
+        replace_by: str,
+        source: str,
+    ) -> Parsed:
+        """Normalize records parsed row by row; `where[i]` is (line, raw text) of records[i] for quarantine."""
+        table = pa.Table.from_pylist(records, schema=PARSED_SCHEMA)
+        table = table.drop_columns([c for c in PARTITION_FIELDS if c not in self.columns])
+        norm = normalize(table, source, replace_by, errors)
+        self.table = norm.table
+        self.quarantined += [Quarantined(TABLE, source, where[i][0], r, where[i][1]) for i, r in norm.bad]
+        return self
 
     def finish(self) -> Parsed:
         """Treat a file with no decoded rows as having every column (an empty file is 0 rows, no error)."""

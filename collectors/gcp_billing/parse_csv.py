@@ -5,32 +5,32 @@ repeated fields come as text in one cell (see `labels` for the accepted forms). 
 repeated field (`credits.amount`, `credits.type`) is also taken: each cell a JSON list (or one value),
 zipped with its sibling columns into the list's elements. Names match case-insensitively; unknown
 columns are ignored. Quarantined rows carry the physical line a record starts on (quoted cells may
-span lines) and the record's raw text.
+span lines) and the record's raw text; a record the csv module cannot split is quarantined too.
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
 from collectors.base import Quarantined
+from collectors.common.files import csv_records
 from collectors.gcp_billing.coerce import coerce_record
 from collectors.gcp_billing.columns import (
     EXPORT_FIELDS,
     PARSED_SCHEMA,
-    PARTITION_FIELDS,
     TABLE,
     canonical_name,
     struct_child,
 )
 from collectors.gcp_billing.labels import LabelTextError, parse_flat_values, parse_list_cell, parse_record_cell
-from collectors.gcp_billing.normalize import Parsed, normalize
+from collectors.gcp_billing.normalize import Parsed
 from exporters.warehouse.schema.gcp_billing import GCP_BILLING_EXPORT
 from exporters.warehouse.schema.types import KV
+from spendscope.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -109,51 +109,32 @@ def _build(cells: list[str], columns: list[_Column]) -> tuple[dict[str, Any], st
     return row, None
 
 
-class _Lines:
-    """A line iterator that remembers what the csv reader consumed, for line numbers and raw text."""
-
-    def __init__(self, lines: Iterable[str]) -> None:
-        self._it = iter(lines)
-        self.count = 0
-        self.taken: list[str] = []
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self._it)
-        self.count += 1
-        self.taken.append(line)
-        return line
-
-
 def parse_csv(lines: Iterable[str], source: str, replace_by: str = "auto") -> Parsed:
     """Parse a CSV export given its text lines (newlines kept, as from a file opened with newline='')."""
-    src = _Lines(lines)
-    reader = csv.reader(src)
-    header = next(reader, None)
-    if header is None:
+    recs = csv_records(lines, source)
+    first = next(recs, None)
+    if first is None:
         return Parsed(GCP_BILLING_EXPORT.empty_table(), columns=set(EXPORT_FIELDS))  # empty file: no rows
-    src.taken.clear()
-    columns = header_columns(header)
+    if first.cells is None:
+        raise InputError(f"{source}: line {first.line}: cannot read the header: {first.error}")
+    columns = header_columns(first.cells)
     parsed = Parsed(GCP_BILLING_EXPORT.empty_table(), columns={c.path[0] for c in columns})
     records: list[dict[str, Any]] = []
     errors: dict[int, str] = {}
     where: list[tuple[int, str]] = []
-    for cells in reader:
-        start, raw = src.count - len(src.taken) + 1, "".join(src.taken).rstrip("\r\n")
-        src.taken.clear()
-        if not any(c.strip() for c in cells):
+    unreadable: list[Quarantined] = []
+    for rec in recs:
+        if rec.cells is None:
+            unreadable.append(Quarantined(TABLE, source, rec.line, rec.error or "unreadable CSV record", rec.raw))
+            continue
+        if not any(c.strip() for c in rec.cells):
             continue  # blank line
-        row, reason = _build(cells, columns)
+        row, reason = _build(rec.cells, columns)
         record, coerce_reason = coerce_record(row)
         if reason or coerce_reason:
             errors[len(records)] = reason or coerce_reason or ""
         records.append(record)
-        where.append((start, raw))
-    table = pa.Table.from_pylist(records, schema=PARSED_SCHEMA)
-    table = table.drop_columns([c for c in PARTITION_FIELDS if c not in parsed.columns])
-    norm = normalize(table, source, replace_by, errors)
-    parsed.table = norm.table
-    parsed.quarantined = [Quarantined(TABLE, source, where[i][0], r, where[i][1]) for i, r in norm.bad]
+        where.append((rec.line, rec.raw))
+    parsed = parsed.add_records(records, where, errors, replace_by, source)
+    parsed.quarantined = sorted(unreadable + parsed.quarantined, key=lambda q: q.line or 0)
     return parsed

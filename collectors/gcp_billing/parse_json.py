@@ -121,12 +121,7 @@ def parse_records(rows: list[tuple[int, str, object]], source: str, replace_by: 
             errors[len(records)] = reason
         records.append(record)
         where.append((line, raw))
-    table = pa.Table.from_pylist(records, schema=PARSED_SCHEMA)
-    table = table.drop_columns([c for c in PARTITION_FIELDS if c not in parsed.columns])
-    norm = normalize(table, source, replace_by, errors)
-    parsed.table = norm.table
-    parsed.quarantined += [Quarantined(TABLE, source, where[i][0], r, where[i][1]) for i, r in norm.bad]
-    return parsed
+    return parsed.add_records(records, where, errors, replace_by, source)
 
 
 def _by_line(lines: list[tuple[int, str]], source: str, replace_by: str) -> Parsed:

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from collectors.base import Quarantined
+from collectors.common.files import parquet_file
 from collectors.gcp_billing.columns import PARTITION_FIELDS, TABLE, check_required, resolve
 from collectors.gcp_billing.normalize import normalize
 from collectors.gcp_billing.summary import Summary, keys_of, merge, summarize
@@ -59,10 +60,7 @@ def _raw(batch: pa.RecordBatch, i: int) -> str:
 
 def open_parquet(path: str, replace_by: str) -> ParquetSource:
     """Open `path`, check its columns, and run the key pass (reads only the key columns)."""
-    try:
-        pf = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: not a readable Parquet file: {exc}") from None
+    pf = parquet_file(path)
     columns = resolve(pf.schema_arrow.names)
     check_required(path, columns.values())
     if replace_by == "partition" and not set(columns.values()) & set(PARTITION_FIELDS):

@@ -28,7 +28,7 @@ def test_registered_as_focus_and_enabled_only_with_paths(settings: Settings) -> 
     assert FocusCollector.name == "focus"
     collector = FocusCollector.from_settings(settings)
     assert collector.enabled(settings) is False
-    assert collector.enabled(_settings(settings, enabled=True)) is False  # no paths
+    assert collector.enabled(_settings(settings, paths=["/x/*.csv"])) is False  # not enabled
     assert collector.enabled(_settings(settings, enabled=True, paths=["/x/*.csv"])) is True
 
 
@@ -62,3 +62,15 @@ def test_from_file_accepts_a_directory(ctx: RunContext, tmp_path: Path) -> None:
     shutil.copy(FOCUS / "gcp_focus_bigquery.csv", tmp_path / "gcp.csv")
     (tmp_path / "notes.txt").write_text("not an export")
     assert run(FocusCollector(), ctx, [str(tmp_path)]).rows == {"focus_import": 3}
+
+
+def test_scheduled_run_sets_a_broken_file_aside_and_ingests_the_rest(ctx: RunContext, tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    shutil.copy(FOCUS / "aws_focus_1_0.csv", drop / "aws.csv")
+    (drop / "garbage.csv").write_text("this,is\nnot,focus\n")
+    ctx.settings = _settings(ctx.settings, enabled=True, paths=[str(drop / "*.csv")])
+    summary = run(FocusCollector.from_settings(ctx.settings), ctx)
+    assert summary.rows == {"focus_import": 5}
+    assert [(q.file, q.reason.split(":")[0]) for q in summary.quarantined] == [(str(drop / "garbage.csv"), "file skipped")]
+    assert "BilledCost" in summary.quarantined[0].reason

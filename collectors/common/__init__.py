@@ -1,0 +1,1 @@
+"""Helpers shared by the file-ingest collectors."""
