@@ -136,6 +136,34 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
         raise InputError(f"{path}: not a valid gzip file: {_why(exc)}") from None
 
 
+def read_blocks(path: str | os.PathLike[str], size: int) -> Iterator[tuple[int, bytes]]:
+    """The file (gunzipped when it starts with the gzip magic) in blocks of whole lines, each with its first
+    line number, reading at most about `size` bytes at a time: memory stays flat whatever the file size."""
+    try:
+        raw = gzip.open(path, "rb") if head(path, 2) == GZIP_MAGIC else open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {_why(exc)}") from None
+    line, rest = 1, b""
+    with raw:
+        while True:
+            try:
+                chunk = raw.read(size)
+            except _READ_ERRORS as exc:
+                raise InputError(f"{path}: not a valid gzip file: {_why(exc)}") from None
+            if not chunk:
+                break
+            data = rest + chunk
+            cut = data.rfind(b"\n") + 1
+            if not cut:  # a single line longer than the block: keep reading until it ends
+                rest = data
+                continue
+            block, rest = data[:cut], data[cut:]
+            yield line, block
+            line += block.count(b"\n")
+    if rest:
+        yield line, rest
+
+
 def _why(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror

@@ -22,18 +22,21 @@ is yielded, for any file of the command. A 0-byte file (any extension) is empty:
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from collectors.base import Batch, Item, Quarantined
-from collectors.common.files import check_utf8, decode_text, is_empty, text_lines
+from collectors.common.files import check_utf8, decode_text, is_empty, read_blocks, text_lines
 from collectors.gcp_billing.columns import EXPORT_FIELDS, TABLE, check_required
 from collectors.gcp_billing.files import expand, file_format, read_bytes
 from collectors.gcp_billing.normalize import REPLACE_BY, Parsed
 from collectors.gcp_billing.parse_csv import parse_csv
-from collectors.gcp_billing.parse_json import parse_json_array, parse_ndjson
+from collectors.gcp_billing.parse_json import iter_ndjson, parse_json_array, parse_ndjson
 from collectors.gcp_billing.parse_parquet import ParquetSource, open_parquet
 from collectors.gcp_billing.summary import Summary, merge, state_rows, summarize
 from exporters.warehouse.schema.gcp_billing import GCP_BILLING_EXPORT
@@ -42,12 +45,45 @@ from spendscope.errors import InputError
 
 @dataclass
 class _File:
-    """One prepared file: parsed whole (JSON, CSV) or opened and key-scanned (Parquet)."""
+    """One prepared file: parsed whole (JSON array, CSV), parsed and spilled (NDJSON), or key-scanned (Parquet)."""
 
     path: str
     summary: Summary
     parsed: Parsed | None = None
     parquet: ParquetSource | None = None
+    spill: str | None = None  # NDJSON rows already normalized, in a temporary Parquet file
+
+
+# NDJSON exports run to gigabytes: parsed a block at a time and spilled, so memory stays flat.
+_NDJSON_BLOCK = 64 << 20
+
+
+def _is_ndjson(path: str) -> bool:
+    if file_format(path) == "csv":
+        return False
+    for _, block in read_blocks(path, 1 << 16):
+        return block.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"["
+    return False
+
+
+def _prepare_ndjson(path: str, replace_by: str) -> _File:
+    fd, spill = tempfile.mkstemp(prefix="spendscope-spill-", suffix=".parquet")
+    os.close(fd)
+    parsed = Parsed(GCP_BILLING_EXPORT.empty_table())
+    summary: Summary = {}
+    try:
+        with pq.ParquetWriter(spill, GCP_BILLING_EXPORT) as writer:
+            for part in iter_ndjson(read_blocks(path, _NDJSON_BLOCK), path, replace_by):
+                writer.write_table(part.table)
+                merge(summary, summarize(part.table))
+                parsed.quarantined += part.quarantined
+                parsed.columns |= part.columns
+                parsed.decoded += part.decoded
+        check_required(path, parsed.finish().columns)
+    except BaseException:
+        os.unlink(spill)
+        raise
+    return _File(path, summary, parsed=parsed, spill=spill)
 
 
 def parse_text_file(path: str, data: bytes, replace_by: str) -> Parsed:
@@ -67,6 +103,8 @@ def _prepare(path: str, replace_by: str) -> _File:
     if file_format(path) == "parquet":
         src = open_parquet(path, replace_by)
         return _File(path, src.summary, parquet=src)
+    if _is_ndjson(path):
+        return _prepare_ndjson(path, replace_by)
     parsed = parse_text_file(path, read_bytes(path), replace_by)
     check_required(path, parsed.columns)
     return _File(path, summarize(parsed.table), parsed=parsed)
@@ -74,7 +112,9 @@ def _prepare(path: str, replace_by: str) -> _File:
 
 def _stream(files: list[_File], allowed: set[tuple[str, dt.date]], late: list[Quarantined]) -> Iterator[pa.RecordBatch]:
     for f in files:
-        if f.parsed is not None:
+        if f.spill is not None:
+            yield from pq.ParquetFile(f.spill).iter_batches(batch_size=64 * 1024)
+        elif f.parsed is not None:
             yield from f.parsed.table.to_batches(max_chunksize=64 * 1024)
         elif f.parquet is not None:
             yield from f.parquet.batches(allowed, late)
@@ -86,7 +126,18 @@ def collect_files(paths: Sequence[str], replace_by: str = "auto") -> Iterator[It
         raise InputError(f"replace_by must be one of {', '.join(REPLACE_BY)}, not {replace_by!r}")
     # Every file is parsed or key-scanned before the first yield, so a missing column in the last
     # file stops the command before anything is written.
-    files = [_prepare(p, replace_by) for p in expand(list(paths))]
+    files: list[_File] = []
+    try:
+        for p in expand(list(paths)):
+            files.append(_prepare(p, replace_by))
+        yield from _items(files)
+    finally:
+        for f in files:
+            if f.spill is not None and os.path.exists(f.spill):
+                os.unlink(f.spill)
+
+
+def _items(files: list[_File]) -> Iterator[Item]:
     summary: Summary = {}
     for f in files:
         merge(summary, f.summary)

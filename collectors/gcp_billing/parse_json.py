@@ -11,12 +11,13 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.json as pj
 
 from collectors.base import Quarantined
+from collectors.common.files import check_utf8
 from collectors.gcp_billing.coerce import coerce_record
 from collectors.gcp_billing.columns import (
     EXPORT_FIELDS,
@@ -166,27 +167,40 @@ def _block(reader: _Reader, block: bytes, first_line: int, source: str, replace_
     return [parsed]
 
 
-def parse_ndjson(data: bytes, source: str, replace_by: str = "auto") -> Parsed:
-    """Parse newline-delimited JSON rows of the billing export."""
-    first: dict[str, object] | None = None
-    for head in data[: 1 << 20].split(b"\n", 50):
+def iter_ndjson(blocks: Iterable[tuple[int, bytes]], source: str, replace_by: str = "auto") -> Iterator[Parsed]:
+    """Parse newline-delimited JSON rows block by block (blocks of whole lines with their first line number).
+
+    Each yielded part holds one block's rows, quarantine and the columns it shows, so a caller can spill
+    the rows and keep memory flat. A key that is present but null on every row still counts as a column.
+    """
+    reader: _Reader | None = None
+    for first_line, block in blocks:
+        block = block.removeprefix(b"\xef\xbb\xbf") if first_line == 1 else block
+        check_utf8(block, source)
+        if reader is None:
+            reader = _Reader(_first_object(block))
+        for part in _block(reader, block, first_line, source, replace_by):
+            for name in FILE_REQUIRED:
+                if name not in part.columns and re.search(rb'"' + name.encode() + rb'"\s*:', block, re.IGNORECASE):
+                    part.columns.add(name)
+            yield part
+
+
+def _first_object(block: bytes) -> dict[str, object] | None:
+    """The first decodable JSON object near the top: it seeds the reader's schema inference."""
+    for head in block[: 1 << 20].split(b"\n", 50):
         try:
             value = json.loads(head)
         except ValueError:
             continue
         if isinstance(value, dict):
-            first = value
-            break
-    reader = _Reader(first)
-    parts: list[Parsed] = []
-    for line, block in _chunks(data, _CHUNK_BYTES):
-        parts += _block(reader, block, line, source, replace_by)
-    merged = _merge(parts)
-    # A key that is present but null on every row is still a column the file has (not a missing one).
-    for name in FILE_REQUIRED:
-        if name not in merged.columns and re.search(rb'"' + name.encode() + rb'"\s*:', data, re.IGNORECASE):
-            merged.columns.add(name)
-    return merged.finish()
+            return value
+    return None
+
+
+def parse_ndjson(data: bytes, source: str, replace_by: str = "auto") -> Parsed:
+    """Parse newline-delimited JSON held in memory (small files and tests; big files use `iter_ndjson`)."""
+    return _merge(list(iter_ndjson(_chunks(data, _CHUNK_BYTES), source, replace_by))).finish()
 
 
 _BETWEEN = re.compile(r"[\s,]*")
