@@ -202,7 +202,9 @@ def costs(ctx: click.Context, by: tuple[str, ...], since: str | None, until: str
         unpriced = sum(v or 0 for v in table.column("unpriced").to_pylist())
         click.echo("total billed: " + ", ".join(f"{v:,.2f} {c}" for c, v in sorted(totals.items())))
         if unpriced:
-            click.echo(f"{unpriced} unpriced charge(s): no list price for their SKU; set collectors.databricks.sku_prices")
+            click.echo(
+                f"{unpriced} unpriced charge(s): no list price for their SKU; set collectors.databricks.sku_prices"
+            )
 
 
 @cli.command()
@@ -245,7 +247,9 @@ def focus() -> None:
 def focus_export(ctx: click.Context, fmt: str, out: str, since: str | None, until: str | None) -> None:
     """Write FOCUS 1.2 columns (plus x_ extensions) to a Parquet or CSV file."""
     if out == "-":
-        raise click.BadParameter("give a file name; the export is written whole, not streamed to stdout", param_hint="--out")
+        raise click.BadParameter(
+            "give a file name; the export is written whole, not streamed to stdout", param_hint="--out"
+        )
     from exporters.focus_export import export_focus
 
     n = export_focus(_warehouse(ctx), out, "csv" if fmt == "csv" else "parquet", _day(since), _day(until))

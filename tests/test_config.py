@@ -104,8 +104,11 @@ def test_secrets_come_from_the_named_env_var(monkeypatch: pytest.MonkeyPatch) ->
 @pytest.mark.parametrize(
     ("section", "message"),
     [
-        ("[collectors.gcp_billing]\nenabled = true\n", "collectors.gcp_billing: Value error, enabled = true needs export_table"),
-        ("[collectors.databricks]\nenabled = true\nhost = \"https://x\"\n", "needs warehouse_id"),
+        (
+            "[collectors.gcp_billing]\nenabled = true\n",
+            "collectors.gcp_billing: Value error, enabled = true needs export_table",
+        ),
+        ('[collectors.databricks]\nenabled = true\nhost = "https://x"\n', "needs warehouse_id"),
         ("[collectors.focus]\nenabled = true\n", "needs paths"),
         ("[collectors.databricks]\nsku_prices = { JOBS = -1.0 }\n", "negative price for JOBS"),
     ],

@@ -22,10 +22,10 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from exporters.warehouse.delta_writer import replace_local
+from exporters.warehouse.duck_reader import LakeReader
 from exporters.warehouse.engine import Data, Key, Warehouse, as_batches, key_predicate, schema_of
 from exporters.warehouse.schema import TABLES
 from exporters.warehouse.sqltext import bind, to_duckdb
-from exporters.warehouse.duck_reader import LakeReader
 from spendscope.errors import QueryError, WriteConflictError
 
 log = logging.getLogger(__name__)

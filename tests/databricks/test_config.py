@@ -17,7 +17,11 @@ def test_registered_under_databricks() -> None:
 
 def test_enabled_and_interval_come_from_settings(tmp_path) -> None:
     s = Settings.model_validate(
-        {"collectors": {"databricks": {"enabled": True, "interval_minutes": 30, "host": "https://x", "warehouse_id": "w"}}}
+        {
+            "collectors": {
+                "databricks": {"enabled": True, "interval_minutes": 30, "host": "https://x", "warehouse_id": "w"}
+            }
+        }
     )
     c = DatabricksCollector.from_settings(s)
     assert c.enabled(s) is True and c.interval_minutes(s) == 30

@@ -72,5 +72,7 @@ def test_scheduled_run_sets_a_broken_file_aside_and_ingests_the_rest(ctx: RunCon
     ctx.settings = _settings(ctx.settings, enabled=True, paths=[str(drop / "*.csv")])
     summary = run(FocusCollector.from_settings(ctx.settings), ctx)
     assert summary.rows == {"focus_import": 5}
-    assert [(q.file, q.reason.split(":")[0]) for q in summary.quarantined] == [(str(drop / "garbage.csv"), "file skipped")]
+    assert [(q.file, q.reason.split(":")[0]) for q in summary.quarantined] == [
+        (str(drop / "garbage.csv"), "file skipped")
+    ]
     assert "BilledCost" in summary.quarantined[0].reason
