@@ -18,6 +18,20 @@ log = logging.getLogger(__name__)
 
 # Bounds memory and transaction size on big backfills; each chunk's replace is atomic.
 DAYS_PER_REFRESH = 31
+# Charges of a partition normally lie within days of it (late exports, adjustments); the quarter-hour
+# lookup in cost_daily.sql covers this window around the partition days and converts the rest row by row.
+_LOOKUP_BEFORE, _LOOKUP_AFTER = dt.timedelta(days=45), dt.timedelta(days=2)
+
+
+def _params(table: str, days: list[dt.date], tz: str) -> dict[str, object]:
+    first = days[0] if days else dt.date(1970, 1, 1)
+    last = days[-1] if days else first
+
+    def quarter(d: dt.date) -> int:
+        return int(dt.datetime.combine(d, dt.time(), dt.UTC).timestamp()) // 900
+
+    return {"days": days, "source": table, "tz": tz,
+            "qmin": quarter(first - _LOOKUP_BEFORE), "qmax": quarter(last + _LOOKUP_AFTER)}  # fmt: skip
 
 
 def refresh(wh: Warehouse, table: str, days: Iterable[dt.date] | None, tz: str) -> int:
@@ -32,16 +46,14 @@ def refresh(wh: Warehouse, table: str, days: Iterable[dt.date] | None, tz: str) 
         found = wh.query(f"SELECT DISTINCT _day FROM {table}").column("_day").to_pylist()
         day_list = sorted(d for d in found if d is not None)
         # One replace over the whole source, so rollup rows of vanished days go too.
-        n = wh.replace_from_query(
-            "cost_daily", sql, {"days": day_list, "source": table, "tz": tz}, [{"x_SourceTable": table}]
-        )
+        n = wh.replace_from_query("cost_daily", sql, _params(table, day_list, tz), [{"x_SourceTable": table}])
     else:
         day_list = sorted(set(days))
         n = 0
         for i in range(0, len(day_list), DAYS_PER_REFRESH):
             chunk = day_list[i : i + DAYS_PER_REFRESH]
             keys = [{"x_SourceTable": table, "_day": d} for d in chunk]
-            n += wh.replace_from_query("cost_daily", sql, {"days": chunk, "source": table, "tz": tz}, keys)
+            n += wh.replace_from_query("cost_daily", sql, _params(table, chunk, tz), keys)
     log.info("derived table:cost_daily source:%s days:%s rows:%s", table, len(day_list), n)
     return n
 
