@@ -16,6 +16,8 @@ from exporters.warehouse import Warehouse, open_warehouse
 from spendscope import config, costs
 
 TTL_SECONDS = 60
+# The cached functions take `data_version` (see version()) so a write invalidates them at once; it must not
+# start with an underscore, which would leave it out of Streamlit's cache key.
 
 
 def _config_path() -> str | None:
@@ -47,20 +49,20 @@ def version() -> Any:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def daily_by(dim: str, since: dt.date, until: dt.date, _version: Any) -> pd.DataFrame:
+def daily_by(dim: str, since: dt.date, until: dt.date, data_version: Any) -> pd.DataFrame:
     return costs.daily_by(warehouse(), dim, since, until, settings().reporting.timezone).to_pandas()
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def summary(by: tuple[str, ...], since: dt.date, until: dt.date, _version: Any) -> pd.DataFrame:
+def summary(by: tuple[str, ...], since: dt.date, until: dt.date, data_version: Any) -> pd.DataFrame:
     return costs.summary(warehouse(), list(by), since, until, settings().reporting.timezone).to_pandas()
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def month_to_date(today: dt.date, _version: Any) -> dict[str, float]:
+def month_to_date(today: dt.date, data_version: Any) -> dict[str, float]:
     return costs.month_to_date(warehouse(), today, settings().reporting.timezone, settings().reporting.currency)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def freshness(_version: Any) -> pd.DataFrame:
+def freshness(data_version: Any) -> pd.DataFrame:
     return costs.freshness(warehouse()).to_pandas()

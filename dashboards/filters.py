@@ -1,4 +1,4 @@
-"""Shared sidebar filters; pages read the chosen window from `st.session_state`."""
+"""Shared sidebar filters, drawn once by app.py; pages read the chosen values with `window()`."""
 
 from __future__ import annotations
 
@@ -6,11 +6,23 @@ import datetime as dt
 
 import streamlit as st
 
+DEFAULT_DAYS = 30
+_KEY = "window"
 
-def date_window(default_days: int = 30) -> tuple[dt.date, dt.date]:
-    """The sidebar date range (reporting days, inclusive); defaults to the last `default_days` days."""
+
+def _default() -> tuple[dt.date, dt.date]:
     today = dt.date.today()
-    picked = st.sidebar.date_input("Date range", value=(today - dt.timedelta(days=default_days), today), key="window")
-    if isinstance(picked, tuple) and len(picked) == 2:
+    return today - dt.timedelta(days=DEFAULT_DAYS), today
+
+
+def sidebar() -> None:
+    """Draw the shared filters in the sidebar (the date range of reporting days, inclusive)."""
+    st.sidebar.date_input("Date range", value=_default(), key=_KEY)
+
+
+def window() -> tuple[dt.date, dt.date]:
+    """The chosen date range; while a range is half-picked, the default one."""
+    picked = st.session_state.get(_KEY)
+    if isinstance(picked, tuple | list) and len(picked) == 2:
         return picked[0], picked[1]
-    return today - dt.timedelta(days=default_days), today
+    return _default()

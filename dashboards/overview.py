@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import data
-from dashboards.filters import date_window
+from dashboards.filters import window
 
 EMPTY = "No data yet — run `spendscope demo` or configure a source (see README, Configuration)."
 
@@ -37,7 +37,7 @@ def render() -> None:
     """The page body (called by st.navigation)."""
     st.title("Overview")
     version = data.version()
-    since, until = date_window()
+    since, until = window()
     today = dt.date.today()
     if version is None:
         st.info(EMPTY)

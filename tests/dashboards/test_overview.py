@@ -55,3 +55,16 @@ def test_overview_shows_month_to_date_and_daily_spend(app_config: Path) -> None:
     by_provider = tables[0]
     assert set(by_provider["provider"]) == {"Google Cloud", "Databricks"}
     assert by_provider.groupby("provider")["billed_cost"].sum()["Databricks"] == pytest.approx(50.0 * 20)
+
+
+def test_the_shared_date_filter_narrows_the_page(app_config: Path) -> None:
+    today = dt.date.today()
+    ts = dt.datetime.combine(today - dt.timedelta(days=1), dt.time(20), tzinfo=dt.UTC)
+    seed_costs(DuckDbLake(app_config), [{"BilledCost": 10.0, "ProviderName": "AWS", "ServiceName": "EC2",
+                                         "ChargePeriodStart": ts}])  # fmt: skip
+    at = run_app()
+    assert at.dataframe[0].value["billed_cost"].sum() == pytest.approx(10.0)
+    old = (today - dt.timedelta(days=400), today - dt.timedelta(days=300))
+    at.date_input(key="window").set_value(old).run()
+    assert not at.exception
+    assert any(f"No spend between {old[0]} and {old[1]}" in i.value for i in at.info)
