@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 UTC = dt.UTC
 
@@ -20,12 +19,6 @@ def fixed_clock(at: dt.datetime) -> Clock:
     """A clock frozen at `at` (for tests and reproducible demo data)."""
     frozen = at if at.tzinfo else at.replace(tzinfo=UTC)
     return lambda: frozen
-
-
-def reporting_day(ts: dt.datetime, tz: str) -> dt.date:
-    """The calendar day of `ts` in the reporting time zone."""
-    aware = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-    return aware.astimezone(ZoneInfo(tz)).date()
 
 
 def parse_day(text: str) -> dt.date:

@@ -134,16 +134,12 @@ class AppConfig(Strict):
 class Settings(Strict):
     """The whole file. `source` is where it came from (None for embedded defaults)."""
 
-    home: str = Field(default=str(DEFAULT_HOME), description="state folder: lake, quarantine, logs")
+    home: str = Field(default=str(DEFAULT_HOME), description="state folder: demo files (and the lake, by default)")
     warehouse: WarehouseConfig = WarehouseConfig()
     reporting: ReportingConfig = ReportingConfig()
     collectors: CollectorsConfig = CollectorsConfig()
     app: AppConfig = AppConfig()
     source: str | None = Field(default=None, exclude=True)
-
-    @property
-    def quarantine_dir(self) -> Path:
-        return Path(self.home) / "quarantine"
 
 
 def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:

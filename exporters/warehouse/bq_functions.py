@@ -1,11 +1,11 @@
-"""The per-engine SQL functions (sqltext.py) as persistent BigQuery UDFs in our dataset.
+"""The per-engine SQL functions (DuckDB macros in sqltext.py) as persistent BigQuery UDFs in our dataset.
 
-`sqltext.BIGQUERY_PRELUDE` defines them as TEMP functions, which only live inside a multi-statement
-script; a script cannot have a destination table or a dry run, and the emulator drops TEMP functions when
-a default dataset is set. So each is created once in the dataset and every call is qualified. Arguments
-are concrete types (our schemas' label and credit lists) where the prelude says `ANY TYPE`: the emulator
-cannot parse templated arguments. TAGS_JSON is built with STRING_AGG because the emulator cannot run
-`JSON_OBJECT(array, array)`; it gives the DuckDB macro's exact text (first-seen key order, compact).
+Not TEMP functions: those only live inside a multi-statement script, which cannot have a destination table
+or a dry run, and the emulator drops them when a default dataset is set. So each is created once in the
+dataset and every call is qualified. Arguments are concrete types (our schemas' label and credit lists),
+not `ANY TYPE`: the emulator cannot parse templated arguments. TAGS_JSON is built with STRING_AGG because
+the emulator cannot run `JSON_OBJECT(array, array)`; it gives the DuckDB macro's exact text (first-seen key
+order, compact).
 """
 
 from __future__ import annotations
@@ -42,11 +42,6 @@ FUNCTIONS: dict[str, str] = {
 }
 
 _CALL = re.compile(r"(?<![\w.`])(" + "|".join(FUNCTIONS) + r")\s*\(", re.IGNORECASE)
-
-
-def prelude_names(prelude: str) -> set[str]:
-    """The function names a TEMP-function prelude defines (to check FUNCTIONS has kept up with it)."""
-    return {m.upper() for m in re.findall(r"CREATE\s+TEMP(?:ORARY)?\s+FUNCTION\s+(\w+)", prelude, re.IGNORECASE)}
 
 
 def create_statements(dataset_ref: str) -> list[str]:

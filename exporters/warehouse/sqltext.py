@@ -1,7 +1,7 @@
 """One SQL: BigQuery Standard SQL in, engine SQL out. Parameters are rendered as typed literals.
 
 Shared SQL files live in `sql/`; `load_sql(name)` reads one. Functions that have no portable form
-(`TAGS_JSON`) are defined once per engine: a DuckDB macro, a BigQuery temporary function.
+(`TAGS_JSON`, …) are defined once per engine: a DuckDB macro here, a BigQuery function in bq_functions.py.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def to_duckdb(sql: str) -> str:
 
 # Functions over key/value lists and credits that BigQuery writes as correlated UNNEST subqueries. DuckDB
 # decorrelates those into joins that hash every row's lists (tens of GB at 5M rows), so each engine gets
-# its own definition under one name: vectorized list lambdas in DuckDB, temp functions in BigQuery.
+# its own definition under one name: vectorized list lambdas in DuckDB (below), persistent SQL functions
+# in the BigQuery dataset (bq_functions.py); a test holds the two sets of names equal.
 # LABEL_VALUE(l, k): the first value of key k. HAS_LABEL_PREFIX(l, p): any key starting with p.
 # CREDITS_TOTAL(c): SUM(c.amount), 0 when none. CUD_CATEGORY(c): FOCUS CommitmentDiscountCategory.
 # TAGS_JSON(l): the FOCUS Tags JSON object; the first value of a duplicated key wins.
@@ -84,18 +85,3 @@ DUCKDB_MACROS = (
     """CREATE OR REPLACE MACRO tags_json(l) AS COALESCE(to_json(map_from_entries(list_filter(l,
         (x, i) -> x.key IS NOT NULL AND list_position(list_transform(l, y -> y.key), x.key) = i))), '{}')::VARCHAR""",
 )
-BIGQUERY_PRELUDE = """CREATE TEMP FUNCTION LABEL_VALUE(l ANY TYPE, k STRING) AS ((
-  SELECT x.value FROM UNNEST(l) AS x WITH OFFSET AS o WHERE x.key = k ORDER BY o LIMIT 1));
-CREATE TEMP FUNCTION HAS_LABEL_PREFIX(l ANY TYPE, p STRING) AS (
-  EXISTS(SELECT 1 FROM UNNEST(l) AS x WHERE STARTS_WITH(x.key, p)));
-CREATE TEMP FUNCTION CREDITS_TOTAL(c ANY TYPE) AS (IFNULL((SELECT SUM(x.amount) FROM UNNEST(c) AS x), 0));
-CREATE TEMP FUNCTION CUD_CATEGORY(c ANY TYPE) AS ((
-  SELECT CASE MAX(x.type) WHEN 'COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE' THEN 'Spend'
-                          WHEN 'COMMITTED_USAGE_DISCOUNT' THEN 'Usage' END
-  FROM UNNEST(c) AS x WHERE x.type LIKE 'COMMITTED_USAGE_DISCOUNT%'));
-CREATE TEMP FUNCTION TAGS_JSON(l ARRAY<STRUCT<key STRING, value STRING>>) AS ((
-  SELECT TO_JSON_STRING(JSON_OBJECT(ARRAY_AGG(k ORDER BY i), ARRAY_AGG(v ORDER BY i)))
-  FROM (SELECT e.key AS k, ANY_VALUE(e.value HAVING MIN o) AS v, MIN(o) AS i
-        FROM UNNEST(l) AS e WITH OFFSET AS o WHERE e.key IS NOT NULL GROUP BY e.key)
-));
-"""

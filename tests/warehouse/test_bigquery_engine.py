@@ -6,6 +6,7 @@ replace by MERGE, queries with the dataset as default, derived refreshes. Rows h
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,10 @@ import pyarrow as pa
 import pytest
 
 from exporters.warehouse.bigquery import BigQueryWarehouse, bq_predicate
-from exporters.warehouse.bq_functions import FUNCTIONS, prelude_names
+from exporters.warehouse.bq_functions import FUNCTIONS
 from exporters.warehouse.engine import open_warehouse
 from exporters.warehouse.schema import TABLES
-from exporters.warehouse.sqltext import BIGQUERY_PRELUDE
+from exporters.warehouse.sqltext import DUCKDB_MACROS
 from spendscope.errors import QueryError
 from tests.bqemu import Emulator
 from tests.warehouse.conftest import bq_settings
@@ -141,8 +142,9 @@ def test_table_version_is_none_when_absent_and_an_int_once_created(
     assert isinstance(version, int) and version > 0
 
 
-def test_engine_functions_cover_the_bigquery_prelude_and_match_duckdb_tags(bq_shared: BigQueryWarehouse) -> None:
-    assert set(FUNCTIONS) == prelude_names(BIGQUERY_PRELUDE)
+def test_engine_functions_are_the_duckdb_macros_and_match_duckdb_tags(bq_shared: BigQueryWarehouse) -> None:
+    macros = {re.search(r"MACRO (\w+)", m).group(1).upper() for m in DUCKDB_MACROS}  # type: ignore[union-attr]
+    assert set(FUNCTIONS) == macros
     out = bq_shared.query(
         "SELECT TAGS_JSON([STRUCT('team' AS key, 'ml' AS value), ('env', 'prod'), ('team', 'other')]) AS t, "
         "TAGS_JSON(CAST(NULL AS ARRAY<STRUCT<key STRING, value STRING>>)) AS e, "
