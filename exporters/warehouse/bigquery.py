@@ -31,7 +31,7 @@ from exporters.warehouse.bq_functions import (
     qualify_tables,
 )
 from exporters.warehouse.bq_schema import column_definitions, export_select, missing_columns, sql_type
-from exporters.warehouse.engine import Data, Key, Warehouse, as_batches, schema_of
+from exporters.warehouse.engine import Data, Key, Warehouse, as_batches, fold_keys, schema_of
 from exporters.warehouse.schema import TABLES
 from exporters.warehouse.sqltext import bind, literal
 from exporters.warehouse.views import view_definitions
@@ -61,18 +61,13 @@ def make_client(project: str | None, api_endpoint: str | None = None, location: 
 
 
 def bq_predicate(keys: Sequence[Key], alias: str = "") -> str:
-    """SQL matching any of `keys` with BigQuery literals (`_day` values of one key group folded into IN)."""
-    groups: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
-    for key in keys:
-        rest = tuple(sorted((k, v) for k, v in key.items() if k != "_day"))
-        groups.setdefault(rest, []).append(key.get("_day"))
+    """SQL matching any of `keys` with BigQuery literals and quoted names (`partition` is a reserved word)."""
     prefix = f"{alias}." if alias else ""
     terms = []
-    for rest, days in groups.items():
+    for rest, days in fold_keys(keys):
         parts = [f"{prefix}`{k}` = {literal(v)}" if v is not None else f"{prefix}`{k}` IS NULL" for k, v in rest]
-        day_values = sorted({str(d) for d in days if d is not None})
-        if day_values:
-            parts.append(f"{prefix}`_day` IN (" + ", ".join(f"DATE '{d[:10]}'" for d in day_values) + ")")
+        if days:
+            parts.append(f"{prefix}`_day` IN (" + ", ".join(f"DATE '{str(d)[:10]}'" for d in days) + ")")
         terms.append("(" + " AND ".join(parts or ["TRUE"]) + ")")
     return " OR ".join(terms) if terms else "FALSE"
 

@@ -72,21 +72,26 @@ def as_batches(data: Data, schema: pa.Schema) -> Iterable[pa.RecordBatch]:
             yield from conform(batch, schema).to_batches()
 
 
-def key_predicate(keys: Sequence[Key]) -> str:
-    """A SQL predicate (valid for delta-rs/DataFusion and BigQuery) matching any of `keys`.
+def fold_keys(keys: Sequence[Key]) -> list[tuple[tuple[tuple[str, Any], ...], list[Any]]]:
+    """Keys grouped by their non-`_day` columns: (sorted column/value pairs, distinct non-null days in order).
 
-    Keys that differ only in `_day` are folded into one `_day IN (...)` term to keep it short.
+    Keys that differ only in `_day` fold into one term, so a predicate says `_day IN (...)` once; both
+    engines' predicate renderers (key_predicate, bigquery.bq_predicate) build on this.
     """
     groups: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
     for key in keys:
         rest = tuple(sorted((k, v) for k, v in key.items() if k != "_day"))
         groups.setdefault(rest, []).append(key.get("_day"))
+    return [(rest, sorted({d for d in days if d is not None}, key=str)) for rest, days in groups.items()]
+
+
+def key_predicate(keys: Sequence[Key]) -> str:
+    """A SQL predicate (valid for delta-rs/DataFusion and DuckDB) matching any of `keys`."""
     terms = []
-    for rest, days in groups.items():
+    for rest, days in fold_keys(keys):
         parts = [f"{k} = {_plain_literal(v)}" for k, v in rest]
-        day_values = sorted({d for d in days if d is not None})
-        if day_values:
-            parts.append("_day IN (" + ", ".join(_plain_literal(d) for d in day_values) + ")")
+        if days:
+            parts.append("_day IN (" + ", ".join(_plain_literal(d) for d in days) + ")")
         terms.append("(" + " AND ".join(parts or ["TRUE"]) + ")")
     return " OR ".join(terms) if terms else "FALSE"
 
