@@ -67,37 +67,13 @@ class DuckDbLake(Warehouse):
     def _replace_once(self, table: str, data: Data, keys: Sequence[Key]) -> int:
         schema = schema_of(table)
         path = self._path(table)
-        written = 0
-
-        def counted(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            nonlocal written
-            for b in batches:
-                written += b.num_rows
-                yield b
-
         partition = TABLES[table].partition
-        if "://" not in self.root:
-            # Local lake: our own bounded-memory Parquet writer plus one Delta commit (delta_writer.py).
-            with self._write_locks[table]:
-                written = replace_local(path, schema, as_batches(data, schema), keys, partition)
-            log.debug("wrote table:%s rows:%s keys:%s", table, written, len(keys))
-            return written
-        # Object stores: delta-rs writes (it buffers each open day's file in memory).
-        reader = pa.RecordBatchReader.from_batches(schema, counted(as_batches(data, schema)))
         with self._write_locks[table]:
-            exists = DeltaTable.is_deltatable(path)
-            if keys and exists:
-                write_deltalake(
-                    path,
-                    reader,
-                    mode="overwrite",
-                    predicate=key_predicate(keys),
-                    partition_by=[TABLES[table].partition],
-                    target_file_size=None,
-                )
+            if "://" not in self.root:
+                # Local lake: our own bounded-memory Parquet writer plus one Delta commit (delta_writer.py).
+                written = replace_local(path, schema, as_batches(data, schema), keys, partition)
             else:
-                # A new table, or a plain append: nothing to replace yet.
-                write_deltalake(path, reader, mode="append", partition_by=[TABLES[table].partition])
+                written = _replace_remote(path, schema, as_batches(data, schema), keys, partition)
         log.debug("wrote table:%s rows:%s keys:%s", table, written, len(keys))
         return written
 
@@ -151,6 +127,26 @@ class DuckDbLake(Warehouse):
             raise QueryError(f"query failed: {str(exc).splitlines()[0]}") from None
         finally:
             con.close()
+
+
+def _replace_remote(
+    path: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch], keys: Sequence[Key], partition: str
+) -> int:
+    """Object stores: delta-rs writes (it buffers each open day's file in memory)."""
+    written = 0
+
+    def counted() -> Iterator[pa.RecordBatch]:
+        nonlocal written
+        for b in batches:
+            written += b.num_rows
+            yield b
+
+    reader = pa.RecordBatchReader.from_batches(schema, counted())
+    if keys and DeltaTable.is_deltatable(path):
+        write_deltalake(path, reader, mode="overwrite", predicate=key_predicate(keys), partition_by=[partition])
+    else:  # a new table, or a plain append: nothing to replace yet
+        write_deltalake(path, reader, mode="append", partition_by=[partition])
+    return written
 
 
 def _retrying(write: Callable[[], int], table: str) -> int:

@@ -172,3 +172,21 @@ def test_two_processes_replacing_the_same_partition_both_succeed_and_never_doubl
     assert [w.wait(timeout=120) for w in writers] == [0, 0]
     rows = lake.query("SELECT partition, cost FROM ingest_state").to_pylist()
     assert len(rows) == 1 and rows[0]["partition"] in {"same:x", "same:y"}
+
+
+def test_the_object_store_write_path_replaces_the_same_way(tmp_path: Path) -> None:
+    """The delta-rs path used for gs:// and s3:// roots, exercised on a local folder (no object store here)."""
+    from exporters.warehouse.duckdb import _replace_remote
+    from exporters.warehouse.schema import TABLES, conform
+
+    path, schema = str(tmp_path / "ingest_state"), TABLES["ingest_state"].schema
+
+    def write(day: dt.date, source: str, costs: list[float]) -> int:
+        batches = conform(state_rows(day, source, costs), schema).to_batches()
+        return _replace_remote(path, schema, batches, [{"_day": day, "source": source}], "_day")
+
+    assert write(D1, "a", [1, 2]) == 2
+    write(D2, "a", [10])
+    assert write(D1, "a", [5]) == 1
+    lake = DuckDbLake(tmp_path)
+    assert total(lake) == 15 and total(lake, f"_day = DATE '{D1}'") == 5
