@@ -78,7 +78,7 @@ class Daemon:
                 grace = getattr(cfg, "misfire_grace_seconds", 300)
                 self.add_job(Job(c.name, self._collector_job(c), c.interval_minutes(settings), grace))
         if warehouse.engine == "duckdb":
-            self.add_job(Job("lake-maintenance", self._maintenance, interval_minutes=24 * 60, run_at_start=False))
+            self.add_job(Job("lake-maintenance", warehouse.maintain, interval_minutes=24 * 60, run_at_start=False))
         self.scheduler: BackgroundScheduler | None = None
 
     def add_job(self, job: Job) -> None:
@@ -93,11 +93,6 @@ class Daemon:
             return summary.total_rows
 
         return run
-
-    def _maintenance(self) -> int:
-        from exporters.warehouse.maintenance import compact_all
-
-        return compact_all(self.warehouse)
 
     def run_job(self, name: str) -> bool:
         """Run one job now, recording its health; never raises (one failing job must not stop the rest)."""

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # Two processes replacing the same partition at once: Delta lets one commit and rejects the other,
 # which then retries (re-reading its input) a few times with jitter.
 _RETRIES = 6
+_RETENTION_HOURS = 168
 
 
 class DuckDbLake(Warehouse):
@@ -114,6 +115,24 @@ class DuckDbLake(Warehouse):
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """A cursor on the shared read database, its tables at their latest committed versions."""
         return self._reader.cursor()
+
+    def maintain(self) -> int:
+        """Compact the small files hourly ingests leave and vacuum unreferenced ones.
+
+        Both are delta-rs operations that are safe while readers read (DESIGN §4); vacuum keeps a week of
+        history so a reader holding an older snapshot, and time travel for audits, keep working.
+        """
+        removed = 0
+        for name in TABLES:
+            dt = self._delta(name)
+            if dt is None:
+                continue
+            with self._write_locks[name]:
+                metrics = dt.optimize.compact()
+                dt.vacuum(retention_hours=_RETENTION_HOURS, dry_run=False, enforce_retention_duration=True)
+            removed += int(metrics.get("numFilesRemoved", 0))
+            log.info("maintenance table:%s files_removed:%s", name, metrics.get("numFilesRemoved", 0))
+        return removed
 
     def close(self) -> None:
         self._reader.close()

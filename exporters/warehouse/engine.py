@@ -51,6 +51,10 @@ class Warehouse(abc.ABC):
     def table_version(self, table: str) -> int | None:
         """A number that changes whenever `table` is written (for cache invalidation); None if absent."""
 
+    def maintain(self) -> int:
+        """Periodic upkeep (compaction); returns files removed. Engines that manage storage do nothing."""
+        return 0
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 

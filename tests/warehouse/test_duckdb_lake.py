@@ -16,7 +16,6 @@ import pytest
 
 from exporters.warehouse.duckdb import DuckDbLake
 from exporters.warehouse.engine import key_predicate
-from exporters.warehouse.maintenance import compact_all
 from spendscope.errors import QueryError
 
 D1, D2 = dt.date(2026, 11, 1), dt.date(2026, 11, 2)
@@ -86,7 +85,7 @@ def test_compaction_keeps_every_row(lake: DuckDbLake) -> None:
     for i in range(5):
         lake.replace("ingest_state", state_rows(D1, f"s{i}", [1.0]), [{"_day": D1, "source": f"s{i}"}])
     before = total(lake)
-    compact_all(lake)
+    lake.maintain()
     assert total(lake) == before == 5.0
 
 
