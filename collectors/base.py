@@ -18,7 +18,7 @@ from spendscope.clock import Clock, system_clock
 
 if TYPE_CHECKING:
     from exporters.warehouse import Key, Warehouse
-    from spendscope.config import Settings
+    from spendscope.config import CollectorBase, Settings
 
 
 @dataclass
@@ -66,18 +66,30 @@ class Collector(abc.ABC):
     """One source. Subclasses set `name` and implement `collect`; file ingest is `collect_files`."""
 
     name: ClassVar[str]
+    # Its `[collectors.<section>]` table; the scheduling keys (enabled, interval, misfire grace) are read there.
+    section: ClassVar[str | None] = None
 
     @classmethod
     @abc.abstractmethod
     def from_settings(cls, settings: Settings) -> Collector:
         """Build the collector from its config section, creating real clients lazily (not at import)."""
 
+    def schedule(self, settings: Settings) -> CollectorBase | None:
+        """The config section with this collector's scheduling keys; None for one that has no section."""
+        return getattr(settings.collectors, self.section) if self.section else None
+
     def enabled(self, settings: Settings) -> bool:
-        """Whether the daemon schedules this collector (file-only collectors never are)."""
-        return False
+        """Whether the daemon schedules this collector (one without a section never is)."""
+        cfg = self.schedule(settings)
+        return bool(cfg and cfg.enabled)
 
     def interval_minutes(self, settings: Settings) -> float:
-        return 60.0
+        cfg = self.schedule(settings)
+        return cfg.interval_minutes if cfg else 60.0
+
+    def misfire_grace_seconds(self, settings: Settings) -> int:
+        cfg = self.schedule(settings)
+        return cfg.misfire_grace_seconds if cfg else 300
 
     @abc.abstractmethod
     def collect(self, ctx: RunContext) -> Iterator[Item]:

@@ -74,9 +74,9 @@ class Daemon:
         self.jobs: dict[str, Job] = {}
         for c in collectors:
             if c.enabled(settings):
-                cfg = getattr(settings.collectors, c.name.replace("-", "_"), None)
-                grace = getattr(cfg, "misfire_grace_seconds", 300)
-                self.add_job(Job(c.name, self._collector_job(c), c.interval_minutes(settings), grace))
+                self.add_job(
+                    Job(c.name, self._collector_job(c), c.interval_minutes(settings), c.misfire_grace_seconds(settings))
+                )
         if warehouse.engine == "duckdb":
             self.add_job(Job("lake-maintenance", warehouse.maintain, interval_minutes=24 * 60, run_at_start=False))
         self.scheduler: BackgroundScheduler | None = None

@@ -105,3 +105,15 @@ def test_sigterm_stops_the_daemon_cleanly(tmp_path: Path) -> None:
     rest = proc.communicate(timeout=30)[1]
     assert proc.returncode == 0
     assert "daemon:stopped" in rest and "Traceback" not in rest
+
+
+def test_collector_jobs_take_interval_and_misfire_grace_from_their_config_section(tmp_path: Path) -> None:
+    settings = Settings.model_validate(
+        {"home": str(tmp_path), "warehouse": {"path": str(tmp_path / "lake")},
+         "collectors": {"focus": {"enabled": True, "paths": [str(tmp_path / "*.csv")], "interval_minutes": 15,
+                                  "misfire_grace_seconds": 42}}}
+    )  # fmt: skip
+    daemon = Daemon(settings, DuckDbLake(tmp_path / "lake"))
+    job = daemon.jobs["focus"]
+    assert (job.interval_minutes, job.misfire_grace_seconds) == (15, 42)
+    assert "gcp-billing" not in daemon.jobs and "databricks" not in daemon.jobs  # not enabled

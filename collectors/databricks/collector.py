@@ -46,6 +46,7 @@ class DatabricksCollector(Collector):
     """Databricks DBU usage and list prices into databricks_usage / databricks_list_prices."""
 
     name = "databricks"
+    section = "databricks"
 
     def __init__(
         self,
@@ -66,12 +67,6 @@ class DatabricksCollector(Collector):
     def from_settings(cls, settings: Settings) -> DatabricksCollector:
         """Build from `[collectors.databricks]`; the SDK client is created on first use."""
         return cls(settings.collectors.databricks)
-
-    def enabled(self, settings: Settings) -> bool:
-        return settings.collectors.databricks.enabled
-
-    def interval_minutes(self, settings: Settings) -> float:
-        return settings.collectors.databricks.interval_minutes
 
     # -- live pull ---------------------------------------------------------------------------------
 

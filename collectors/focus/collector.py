@@ -50,6 +50,7 @@ class FocusCollector(Collector):
     """FOCUS cost-and-usage files from any provider, into `focus_import`."""
 
     name = "focus"
+    section = "focus"
 
     def __init__(self, config: FocusConfig | None = None) -> None:
         self.config = config or FocusConfig()
@@ -61,9 +62,6 @@ class FocusCollector(Collector):
     def enabled(self, settings: Settings) -> bool:
         cfg = settings.collectors.focus
         return cfg.enabled and bool(cfg.paths)
-
-    def interval_minutes(self, settings: Settings) -> float:
-        return settings.collectors.focus.interval_minutes
 
     def collect(self, ctx: RunContext) -> Iterator[Item]:
         """Ingest the configured globs: only file names with a file changed since it was last ingested."""

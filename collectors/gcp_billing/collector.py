@@ -18,6 +18,7 @@ class GcpBillingCollector(Collector):
     """GCP Cloud Billing export: pulled from BigQuery on a schedule, or ingested from extracted files."""
 
     name = "gcp-billing"
+    section = "gcp_billing"
 
     def __init__(self, cfg: GcpBillingConfig, client: object | None = None) -> None:
         self.cfg = cfg
@@ -30,9 +31,6 @@ class GcpBillingCollector(Collector):
     def enabled(self, settings: Settings) -> bool:
         cfg = settings.collectors.gcp_billing
         return cfg.enabled and bool(cfg.export_table)
-
-    def interval_minutes(self, settings: Settings) -> float:
-        return settings.collectors.gcp_billing.interval_minutes
 
     def collect(self, ctx: RunContext) -> Iterator[Item]:
         # Imported here so file ingest works without the BigQuery client installed or configured.
