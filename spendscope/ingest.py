@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from collectors.base import Batch, Collector, Quarantined, RunContext
 from exporters.warehouse import derive
+from exporters.warehouse.engine import Key
 from exporters.warehouse.schema import TABLES
 
 log = logging.getLogger(__name__)
@@ -53,13 +54,9 @@ class IngestSummary:
         return out
 
 
-def _days(keys: Sequence[dict[str, object]] | Sequence[object]) -> set[dt.date]:
-    days: set[dt.date] = set()
-    for k in keys:
-        d = k.get("_day") if isinstance(k, dict) else None
-        if isinstance(d, dt.date):
-            days.add(d)
-    return days
+def _days(keys: Sequence[Key]) -> set[dt.date]:
+    """The `_day`s the keys name (keys without one cover the whole table)."""
+    return {d for k in keys if isinstance(d := k.get("_day"), dt.date)}
 
 
 def run(collector: Collector, ctx: RunContext, paths: Sequence[str] | None = None) -> IngestSummary:
@@ -77,7 +74,7 @@ def run(collector: Collector, ctx: RunContext, paths: Sequence[str] | None = Non
             summary.partitions[item.table] = summary.partitions.get(item.table, 0) + len(item.keys)
             if item.state:
                 _record_state(ctx, item.state)
-            _touch(touched, item.table, _days(list(item.keys)))
+            _touch(touched, item.table, _days(item.keys))
     finally:
         # Even when a later batch fails, what was committed gets its derived rows, and quarantined
         # rows are written: nothing half-visible, nothing lost.
