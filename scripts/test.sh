@@ -3,6 +3,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXTRAS=test bash scripts/bootstrap.sh
+# Real servers the integration tests start on loopback (DESIGN §8): Prometheus (+ promtool), Alertmanager.
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null || ! command -v amtool >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus prometheus-alertmanager >/dev/null
+  else
+    echo "integration tests need prometheus, promtool, amtool: sudo apt-get install prometheus prometheus-alertmanager" >&2
+    exit 1
+  fi
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy spendscope collectors exporters alerts dashboards app.py

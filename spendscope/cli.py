@@ -109,9 +109,21 @@ def cli(ctx: click.Context, config_path: str | None, log_level: str | None, debu
     show_default=True,
     help="GCP files: the day unit a file replaces",
 )
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="URL",
+    help="scrape collectors (dcgm, network, prometheus, workload): this endpoint instead of the config's (repeatable)",
+)
 @click.pass_context
-def collect(ctx: click.Context, name: str, paths: tuple[str, ...], from_file: bool, replace_by: str) -> None:
-    """Run one collector now: gcp-billing, databricks, focus; or ingest files: --from-file PATH..."""
+def collect(
+    ctx: click.Context, name: str, paths: tuple[str, ...], from_file: bool, replace_by: str, targets: tuple[str, ...]
+) -> None:
+    """Run one collector now, or ingest saved files: --from-file PATH...
+
+    NAME: gcp-billing, databricks, focus, dcgm, prometheus, nvml, nvidia-smi, network, inventory, workload.
+    """
     if paths and not from_file:
         raise click.UsageError("file paths need --from-file (spendscope collect NAME --from-file PATH...)")
     if from_file and not paths:
@@ -127,7 +139,9 @@ def collect(ctx: click.Context, name: str, paths: tuple[str, ...], from_file: bo
         raise click.BadParameter(str(exc.args[0]), param_hint="NAME") from None
     settings = _settings(ctx)
     collector = cls.from_settings(settings)
-    run_ctx = RunContext(settings=settings, warehouse=_warehouse(ctx), options={"replace_by": replace_by})
+    run_ctx = RunContext(
+        settings=settings, warehouse=_warehouse(ctx), options={"replace_by": replace_by, "targets": list(targets)}
+    )
     summary = ingest.run(collector, run_ctx, list(paths) or None)
     for line in summary.lines():
         click.echo(line)

@@ -12,17 +12,25 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from spendscope.config_base import CollectorBase, Strict
+from spendscope.config_telemetry import (
+    DcgmConfig,
+    ExportersConfig,
+    InventoryConfig,
+    NetworkConfig,
+    NvidiaSmiConfig,
+    NvmlConfig,
+    PrometheusGpuConfig,
+    TelemetryConfig,
+    WorkloadConfig,
+)
 from spendscope.errors import ConfigError
 
+__all__ = ["CollectorBase", "Settings", "Strict", "load", "parse", "secret"]
+
 DEFAULT_HOME = Path(".spendscope")
-
-
-class Strict(BaseModel):
-    """Base for every config section: unknown keys are errors, values are immutable after load."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class BigQueryWarehouse(Strict):
@@ -57,12 +65,6 @@ class ReportingConfig(Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {v!r}") from None
         return v
-
-
-class CollectorBase(Strict):
-    enabled: bool = False
-    interval_minutes: float = Field(default=60, gt=0)
-    misfire_grace_seconds: int = Field(default=300, ge=1)
 
 
 class GcpBillingConfig(CollectorBase):
@@ -124,6 +126,13 @@ class CollectorsConfig(Strict):
     gcp_billing: GcpBillingConfig = GcpBillingConfig()
     databricks: DatabricksConfig = DatabricksConfig()
     focus: FocusConfig = FocusConfig()
+    dcgm: DcgmConfig = DcgmConfig()
+    prometheus: PrometheusGpuConfig = PrometheusGpuConfig()
+    nvml: NvmlConfig = NvmlConfig()
+    nvidia_smi: NvidiaSmiConfig = NvidiaSmiConfig()
+    network: NetworkConfig = NetworkConfig()
+    inventory: InventoryConfig = InventoryConfig()
+    workload: WorkloadConfig = WorkloadConfig()
 
 
 class AppConfig(Strict):
@@ -138,6 +147,8 @@ class Settings(Strict):
     warehouse: WarehouseConfig = WarehouseConfig()
     reporting: ReportingConfig = ReportingConfig()
     collectors: CollectorsConfig = CollectorsConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
+    exporters: ExportersConfig = ExportersConfig()
     app: AppConfig = AppConfig()
     source: str | None = Field(default=None, exclude=True)
 

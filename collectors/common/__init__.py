@@ -1,1 +1,1 @@
-"""Helpers shared by the file-ingest collectors."""
+"""Helpers shared by collectors: export files on disk, HTTP scrapes, the Prometheus query API."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from exporters.warehouse.schema import databricks, focus, gcp_billing, rollup, state
+from exporters.warehouse.schema import databricks, focus, gcp_billing, rollup, state, telemetry
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,11 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("cost_daily", rollup.COST_DAILY),
         TableSpec("ingest_state", state.INGEST_STATE),
         TableSpec("quarantine", state.QUARANTINE),
+        TableSpec("gpu_samples", telemetry.GPU_SAMPLES, ("ts",)),
+        TableSpec("gpu_minutes", telemetry.GPU_MINUTES, ("minute",)),
+        TableSpec("net_samples", telemetry.NET_SAMPLES, ("ts",)),
+        TableSpec("inventory", telemetry.INVENTORY, ("observed_at",)),
+        TableSpec("workload_metrics", telemetry.WORKLOAD_METRICS, ("ts",)),
     )
 }
 
