@@ -17,6 +17,13 @@ def load_all() -> Registry[type[Collector]]:
     """Import every collector module once, so each registers itself (explicit imports, no entry points)."""
     import collectors.databricks.collector
     import collectors.focus.collector
-    import collectors.gcp_billing.collector  # noqa: F401
+    import collectors.gcp_billing.collector
+    import collectors.gpu.dcgm
+    import collectors.gpu.nvidia_smi
+    import collectors.gpu.nvml
+    import collectors.gpu.prometheus
+    import collectors.inventory.collector
+    import collectors.network.collector
+    import collectors.workload.collector  # noqa: F401
 
     return registry

@@ -155,12 +155,21 @@ def collect(
 @click.option("--days", default=90, show_default=True, type=click.IntRange(1, 400))
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--end", default=None, help="last day of data (default: yesterday)")
+@click.option(
+    "--telemetry-days",
+    default=7,
+    show_default=True,
+    type=click.IntRange(0, 400),
+    help="days of per-minute GPU/network/workload telemetry (plus the spike and idle days); 0: none",
+)
 @click.pass_context
-def demo(ctx: click.Context, days: int, seed: int, end: str | None) -> None:
-    """Write a deterministic sample dataset in the real upstream formats and ingest it."""
+def demo(ctx: click.Context, days: int, seed: int, end: str | None, telemetry_days: int) -> None:
+    """Write a deterministic sample dataset in the real upstream formats (billing and telemetry) and ingest it."""
     from spendscope.demo import run_demo
 
-    result = run_demo(_settings(ctx), days=days, seed=seed, end=_day(end), warehouse=_warehouse(ctx))
+    result = run_demo(
+        _settings(ctx), days=days, seed=seed, end=_day(end), warehouse=_warehouse(ctx), telemetry_days=telemetry_days
+    )
     click.echo(str(result))
 
 
@@ -219,6 +228,29 @@ def costs(ctx: click.Context, by: tuple[str, ...], since: str | None, until: str
             click.echo(
                 f"{unpriced} unpriced charge(s): no list price for their SKU; set collectors.databricks.sku_prices"
             )
+
+
+@cli.command("gpu-costs")
+@click.option("--since", default=None, help="first reporting day (default: 7 days before --until)")
+@click.option("--until", default=None, help="last reporting day, inclusive (default: yesterday)")
+@click.option("--by", "by", type=click.Choice(["platform", "day"]), default="platform", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.pass_context
+def gpu_costs(ctx: click.Context, since: str | None, until: str | None, by: str, fmt: str) -> None:
+    """GPU unit economics per platform: $ per GPU-hour, $ per busy GPU-hour, idle $ (docs/unit-economics.md)."""
+    from spendscope import economics
+
+    settings = _settings(ctx)
+    last = _day(until) or _day("yesterday")
+    assert last is not None
+    first = _day(since) or last - dt.timedelta(days=6)
+    if first > last:
+        raise click.BadParameter(f"--since {first} is after --until {last}", param_hint="--since")
+    daily = economics.unit_economics(_warehouse(ctx), first, last, settings.reporting.timezone)
+    _emit(daily if by == "day" else economics.by_platform(daily), fmt)
+    if fmt == "table":
+        note = economics.busy_threshold_note(settings.telemetry)
+        click.echo(f"{first} .. {last} ({settings.reporting.timezone}); {note}")
 
 
 @cli.command()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from collectors.base import Batch, Collector, Quarantined, RunContext
-from exporters.warehouse import derive
+from exporters.warehouse import derive, gpu_rollup
 from exporters.warehouse.engine import Key
 from exporters.warehouse.schema import TABLES
 
@@ -64,12 +64,14 @@ def run(collector: Collector, ctx: RunContext, paths: Sequence[str] | None = Non
     summary = IngestSummary(collector=collector.name)
     items: Iterator[Batch | Quarantined] = collector.collect_files(ctx, paths) if paths else collector.collect(ctx)
     touched: dict[str, set[dt.date] | None] = {}
+    gpu_hours: set[dt.datetime] = set()  # UTC hours of the gpu_samples written: their gpu_minutes are redone
     try:
         for item in items:
             if isinstance(item, Quarantined):
                 summary.quarantined.append(item)
                 continue
-            n = 0 if item.in_place else ctx.warehouse.replace(item.table, item.data, item.keys)
+            data = gpu_rollup.tap_hours(item.data, gpu_hours) if item.table == "gpu_samples" else item.data
+            n = 0 if item.in_place else ctx.warehouse.replace(item.table, data, item.keys)
             summary.rows[item.table] = summary.rows.get(item.table, 0) + n
             summary.partitions[item.table] = summary.partitions.get(item.table, 0) + len(item.keys)
             if item.state:
@@ -79,7 +81,7 @@ def run(collector: Collector, ctx: RunContext, paths: Sequence[str] | None = Non
         # Even when a later batch fails, what was committed gets its derived rows, and quarantined
         # rows are written: nothing half-visible, nothing lost.
         try:
-            summary.derived_rows += _derive(ctx, touched)
+            summary.derived_rows += _derive(ctx, touched, gpu_hours)
         finally:
             if summary.quarantined:
                 _write_quarantine(ctx, summary.quarantined)
@@ -92,7 +94,9 @@ def _touch(touched: dict[str, set[dt.date] | None], table: str, days: set[dt.dat
     touched[table] = seen | days if days and seen is not None else None
 
 
-def _derive(ctx: RunContext, touched: dict[str, set[dt.date] | None]) -> int:
+def _derive(ctx: RunContext, touched: dict[str, set[dt.date] | None], gpu_hours: set[dt.datetime] | None = None) -> int:
+    if gpu_hours and not ctx.options.get("defer_rollup"):  # the daemon's gpu-rollup job does it instead
+        gpu_rollup.refresh_hours(ctx.warehouse, gpu_hours, ctx.settings.telemetry)
     if "databricks_list_prices" in touched:
         touched.pop("databricks_usage", None)  # the price refresh re-derives every usage day already
     tz = ctx.settings.reporting.timezone

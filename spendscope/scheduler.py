@@ -1,4 +1,5 @@
-"""The daemon (`spendscope run`): apscheduler jobs for every enabled collector and lake upkeep.
+"""The daemon (`spendscope run`): apscheduler jobs for every enabled collector, telemetry upkeep, lake upkeep,
+the Datadog push; and the Prometheus exporter's /metrics while it runs.
 
 Each job is coalesced, never overlaps itself (max_instances=1) and has a misfire grace; a failing job
 is logged and marked down in `health` while every other job goes on. SIGTERM/SIGINT stop it cleanly:
@@ -14,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -22,12 +23,20 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from collectors import load_all
 from collectors.base import Collector, RunContext
+from exporters.warehouse import gpu_rollup
 from exporters.warehouse.engine import Warehouse
 from spendscope import ingest
 from spendscope.clock import Clock, system_clock
 from spendscope.config import Settings
+from spendscope.errors import ConfigError
+
+if TYPE_CHECKING:
+    from exporters.prometheus import PrometheusExporter
 
 log = logging.getLogger(__name__)
+
+# Collectors that write gpu_samples: when one runs, the daemon also runs the gpu-rollup job.
+GPU_COLLECTORS = frozenset({"dcgm", "prometheus", "nvml", "nvidia-smi"})
 
 
 @dataclass
@@ -77,16 +86,54 @@ class Daemon:
                 self.add_job(
                     Job(c.name, self._collector_job(c), c.interval_minutes(settings), c.misfire_grace_seconds(settings))
                 )
+        gpu_enabled = any(c.enabled(settings) and c.name in GPU_COLLECTORS for c in collectors)
+        if gpu_enabled:
+            # 30 s scrapes append raw samples only; their minutes are rolled up here, a few hours at a time.
+            self.add_job(Job("gpu-rollup", self._gpu_rollup, settings.telemetry.rollup_interval_minutes))
+        self.add_job(Job("telemetry-retention", self._prune_raw, interval_minutes=6 * 60, run_at_start=False))
         if warehouse.engine == "duckdb":
             self.add_job(Job("lake-maintenance", warehouse.maintain, interval_minutes=24 * 60, run_at_start=False))
         self.scheduler: BackgroundScheduler | None = None
+        self.exporter = self._prometheus_exporter()
+        if settings.exporters.datadog.enabled:
+            self.add_job(Job("datadog", self._datadog_push(), settings.exporters.datadog.interval_minutes))
 
     def add_job(self, job: Job) -> None:
         self.jobs[job.name] = job
 
+    def _prometheus_exporter(self) -> PrometheusExporter | None:
+        cfg = self.settings.exporters.prometheus
+        if not (cfg.enabled or cfg.textfile):
+            return None
+        from exporters.prometheus import PrometheusExporter
+
+        return PrometheusExporter(self.settings, self.warehouse, self.health, clock=self.clock)
+
+    def health(self) -> dict[str, JobHealth]:
+        """Every job's health, by name (what spendscope_collector_* metrics report)."""
+        return {name: job.health for name, job in self.jobs.items()}
+
+    def _datadog_push(self) -> Callable[[], int]:
+        from exporters.datadog import DatadogExporter
+        from exporters.prometheus import PrometheusExporter
+
+        # Datadog gets the same snapshot as /metrics; without a Prometheus exporter, build one unserved.
+        source = self.exporter or PrometheusExporter(self.settings, self.warehouse, self.health, clock=self.clock)
+        exporter = DatadogExporter(self.settings, source.snapshot)
+        return lambda: exporter.push().series
+
+    def _gpu_rollup(self) -> int:
+        return gpu_rollup.refresh_recent(self.warehouse, self.clock(), telemetry=self.settings.telemetry)
+
+    def _prune_raw(self) -> int:
+        keep = self.settings.telemetry.raw_retention_days
+        return sum(gpu_rollup.prune_raw(self.warehouse, self.clock().date(), keep).values())
+
     def _collector_job(self, collector: Collector) -> Callable[[], int]:
         def run() -> int:
-            ctx = RunContext(settings=self.settings, warehouse=self.warehouse, clock=self.clock)
+            # The gpu-rollup job derives minutes; a 30 s scrape cycle only appends its samples.
+            ctx = RunContext(settings=self.settings, warehouse=self.warehouse, clock=self.clock,
+                             options={"defer_rollup": True})  # fmt: skip
             summary = ingest.run(collector, ctx)
             for line in summary.lines():
                 log.info("job:%s %s", collector.name, line.strip())
@@ -102,14 +149,23 @@ class Daemon:
         try:
             rows = job.func()
         except Exception as exc:  # every failure is contained here; the message says what failed
+            error = f"{type(exc).__name__}: {exc}"
+            # The same failure again (a GPU-less host, an exporter that stays down) is logged once, not
+            # every 30 s; the health counters and spendscope_collector_up still say it is down.
+            repeated = job.health.up is False and job.health.last_error == error
             job.health.failures += 1
             job.health.consecutive_failures += 1
             job.health.up = False
-            job.health.last_error = f"{type(exc).__name__}: {exc}"
-            log.error("job:%s status:failed error:%s", name, job.health.last_error, exc_info=not _expected(exc))
+            job.health.last_error = error
+            if repeated:
+                log.debug("job:%s status:still-failing failures:%s", name, job.health.consecutive_failures)
+            else:
+                log.error("job:%s status:failed error:%s", name, error, exc_info=not _expected(exc))
             return False
         finally:
             job.health.last_duration_s = time.monotonic() - started
+        if job.health.up is False:
+            log.warning("job:%s status:recovered after:%s failure(s)", name, job.health.consecutive_failures)
         job.health.up = True
         job.health.consecutive_failures = 0
         job.health.last_success = self.clock()
@@ -141,11 +197,23 @@ class Daemon:
             )
         scheduler.start()
         self.scheduler = scheduler
+        if self.exporter is not None:
+            try:
+                self.exporter.start()
+            except OSError as exc:
+                scheduler.shutdown(wait=False)
+                cfg = self.settings.exporters.prometheus
+                raise ConfigError(
+                    f"exporters.prometheus: cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}; "
+                    "set exporters.prometheus.port (0 = any free port) or enabled = false"
+                ) from None
         log.info("daemon:started jobs:%s", ",".join(self.jobs) or "none")
         return scheduler
 
     def stop(self, wait: bool = True) -> None:
         self.stopping.set()
+        if self.exporter is not None:
+            self.exporter.stop()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
         log.info("daemon:stopped")

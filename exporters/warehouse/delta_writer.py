@@ -138,9 +138,13 @@ def _plan_removes(
             rests = matcher.on_day(day)
             if rests == []:
                 continue
+            full = os.path.join(path, rel)
+            matched = "all" if rests is None else _matched(full, schema, matcher, rests)
+            if matched == "none":  # e.g. the other hours of a day whose one hour is refreshed: left as is
+                continue
             removes.append(RemoveAction(rel, True, now, size, {partition: day.isoformat()}))
-            if rests is not None:  # only some rows of the day are replaced: carry the others over
-                for batch in _unmatched_rows(os.path.join(path, rel), schema, matcher, rests, day):
+            if matched == "some":  # only some rows of the file are replaced: carry the others over
+                for batch in _unmatched_rows(full, schema, matcher, rests or [], day):
                     sink.write(batch)
         kept = sink.close()
     except BaseException:
@@ -149,16 +153,22 @@ def _plan_removes(
     return removes, kept
 
 
+def _matched(full: str, schema: pa.Schema, matcher: KeyMatcher, rests: list[Rest]) -> str:
+    """Whether the keys match "all", "some" or "none" of a file's rows, reading only the key columns."""
+    pf = pq.ParquetFile(full)
+    key_schema = pa.schema([schema.field(c) for c in sorted({c for rest in rests for c, _ in rest})])
+    present = [c for c in key_schema.names if c in pf.schema_arrow.names]
+    mask = matcher.mask(conform(pf.read(columns=present), key_schema), rests)
+    if pc.all(mask).as_py():
+        return "all"  # re-ingesting a file replaces every row of it: nothing to carry over
+    return "some" if pc.any(mask).as_py() else "none"
+
+
 def _unmatched_rows(
     full: str, schema: pa.Schema, matcher: KeyMatcher, rests: list[Rest], day: dt.date
 ) -> Iterator[pa.RecordBatch]:
     """A data file's rows that none of `rests` matches, conformed to `schema` with the day put back."""
     pf = pq.ParquetFile(full)
-    # Re-ingesting a file replaces every row of it: the key columns alone show there is nothing to keep.
-    key_schema = pa.schema([schema.field(c) for c in sorted({c for rest in rests for c, _ in rest})])
-    present = [c for c in key_schema.names if c in pf.schema_arrow.names]
-    if pc.all(matcher.mask(conform(pf.read(columns=present), key_schema), rests)).as_py():
-        return
     day_field = schema.field(matcher.partition)
     for batch in pf.iter_batches(batch_size=_READ_ROWS):
         whole = batch.append_column(day_field, pa.array([day] * batch.num_rows, day_field.type))

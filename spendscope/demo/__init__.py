@@ -18,6 +18,7 @@ from spendscope.demo.databricks import list_price_rows, usage_rows
 from spendscope.demo.fleet import BILLING_ACCOUNT
 from spendscope.demo.gcp import gcp_rows
 from spendscope.demo.plan import IdleStretch, Plan, Spike, make_plan
+from spendscope.demo.telemetry import TelemetryResult, write_telemetry
 from spendscope.demo.workspace import DBX_ACCOUNT
 from spendscope.demo.writer import bq_timestamp, spark_timestamp, write_jsonl
 from spendscope.errors import InputError
@@ -70,6 +71,7 @@ class DemoResult:
     summaries: list[IngestSummary] = field(default_factory=list)
     months: list[PeriodTotal] = field(default_factory=list)
     windows: list[PeriodTotal] = field(default_factory=list)
+    telemetry: TelemetryResult | None = None
 
     def lines(self) -> list[str]:
         out = [f"demo data {self.start} … {self.end} (seed {self.seed}) in {self.out_dir}"]
@@ -91,6 +93,8 @@ class DemoResult:
             )
         for i in self.idle:
             out.append(f"idle: {i.key} ({i.platform}) {i.start:%Y-%m-%d %H:%M} → {i.end:%Y-%m-%d %H:%M} UTC: {i.note}")
+        if self.telemetry:
+            out.extend(self.telemetry.lines())
         return out
 
     def __str__(self) -> str:
@@ -124,8 +128,13 @@ def run_demo(
     warehouse: Warehouse | None = None,
     clock: Clock = system_clock,
     ingest: bool = True,
+    telemetry_days: int = 7,
 ) -> DemoResult:
-    """Write the demo files (default under <home>/demo/) and ingest them through the real collectors."""
+    """Write the demo files (default under <home>/demo/) and ingest them through the real collectors.
+
+    With `ingest`, also writes matching telemetry (demo/telemetry.py): per-minute GPU data for the last
+    `telemetry_days` days plus the spike and idle-stretch days (0: no telemetry).
+    """
     if not 1 <= days <= MAX_DAYS:
         raise InputError(f"--days must be between 1 and {MAX_DAYS}, not {days}")
     end = end or default_end(clock)
@@ -139,6 +148,7 @@ def run_demo(
         wh = warehouse or open_warehouse(settings)
         result.summaries = _ingest(settings, wh, clock, target)
         result.months, result.windows = totals(wh, plan.days[0], end)
+        result.telemetry = write_telemetry(plan, settings, wh, target, telemetry_days)
     return result
 
 

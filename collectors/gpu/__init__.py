@@ -1,0 +1,1 @@
+"""GPU telemetry collectors: dcgm-exporter, Prometheus, NVML and nvidia-smi."""

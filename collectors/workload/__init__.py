@@ -1,0 +1,1 @@
+"""Workload performance (training throughput, inference latency) from Prometheus queries and MLflow runs."""

@@ -1,0 +1,98 @@
+"""A loopback JSON API stand-in — NOT Databricks, Compute Engine or GKE — that records every request.
+
+Tests register one answer per (method, path, query) with `route`; the real client libraries
+(databricks-sdk, google-cloud-compute / google-cloud-container over REST) are pointed at `url`.
+Anything not registered answers 404 and lands in `problems`, so a test that asserts `problems == []`
+also asserts the client sent exactly the requests it expected.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+Query = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request as received: method, path, query pairs (in order) and lower-cased headers."""
+
+    method: str
+    path: str
+    query: Query
+    headers: dict[str, str] = field(hash=False, compare=False)
+
+
+@dataclass
+class ApiStub:
+    """Routes → (status, JSON body); what was seen; what did not match."""
+
+    routes: dict[tuple[str, str, Query], tuple[int, Any]] = field(default_factory=dict)
+    seen: list[Seen] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    url: str = ""
+    # Paths answered whatever the query (SDK probes we do not assert on).
+    loose: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
+
+    def route(self, method: str, path: str, body: Any, query: Query = (), status: int = 200) -> None:
+        """Answer `method path?query` (query pairs compared as a sorted set) with `body`."""
+        self.routes[(method, path, tuple(sorted(query)))] = (status, body)
+
+    def requests(self, path_prefix: str = "/") -> list[tuple[str, str, Query]]:
+        """(method, path, query) of every request under `path_prefix`, in order."""
+        return [(s.method, s.path, s.query) for s in self.seen if s.path.startswith(path_prefix)]
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, str]) -> tuple[int, Any]:
+        parts = urlsplit(raw_path)
+        query = tuple(parse_qsl(parts.query, keep_blank_values=True))
+        self.seen.append(Seen(method, parts.path, query, headers))
+        key = (method, parts.path, tuple(sorted(query)))
+        if key in self.routes:
+            return self.routes[key]
+        if (method, parts.path) in self.loose:
+            return self.loose[(method, parts.path)]
+        self.problems.append(f"unexpected request {method} {raw_path}")
+        return 404, {"error": {"code": 404, "message": f"no route {raw_path}", "status": "NOT_FOUND"}}
+
+
+@contextmanager
+def serve(stub: ApiStub) -> Iterator[ApiStub]:
+    """Run `stub` on 127.0.0.1 (random port) for the duration of the block."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _reply(self) -> None:
+            n = int(self.headers.get("Content-Length") or 0)
+            if n:
+                self.rfile.read(n)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, payload = stub.handle(self.command, self.path, headers)
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _reply  # http.server dispatches on these names
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    stub.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield stub
+    finally:
+        server.shutdown()
+        server.server_close()
