@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pyarrow as pa
 
 from spendscope.clock import Clock, system_clock
+from spendscope.errors import InputError
 
 if TYPE_CHECKING:
     from exporters.warehouse import Key, Warehouse
@@ -60,6 +61,7 @@ class RunContext:
 
 
 Item = Batch | Quarantined
+_FILE_COLLECTORS = "gcp-billing, databricks, focus, nvidia-smi"
 
 
 class Collector(abc.ABC):
@@ -97,4 +99,7 @@ class Collector(abc.ABC):
 
     def collect_files(self, ctx: RunContext, paths: Sequence[str]) -> Iterator[Item]:
         """Ingest exported files instead of the live source."""
-        raise NotImplementedError(f"{self.name} does not ingest files")
+        raise InputError(f"{self.name} does not ingest files; --from-file works with {_FILE_COLLECTORS}")
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the collector holds between runs (NVML, HTTP clients); the daemon calls it on stop."""

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from spendscope.config_base import CollectorBase, Strict
+from spendscope.config_base import CollectorBase, Prices, Strict
 from spendscope.config_telemetry import (
     DcgmConfig,
     ExportersConfig,
@@ -91,18 +91,10 @@ class DatabricksConfig(CollectorBase):
     trailing_days: int = Field(default=10, ge=1)
     initial_days: int = Field(default=62, ge=1)
     wait_timeout_seconds: int = Field(default=30, ge=5, le=50)
-    sku_prices: dict[str, float] = Field(
+    sku_prices: Prices = Field(
         default_factory=dict, description="USD per DBU by sku_name when list_prices is not available"
     )
     cloud: Literal["AWS", "AZURE", "GCP"] = Field(default="GCP", description="cloud of legacy CSV usage rows")
-
-    @field_validator("sku_prices")
-    @classmethod
-    def _prices_not_negative(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = [k for k, price in v.items() if price < 0]
-        if bad:
-            raise ValueError(f"negative price for {', '.join(bad)}")
-        return v
 
     @model_validator(mode="after")
     def _runnable(self) -> DatabricksConfig:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class Strict(BaseModel):
@@ -17,3 +19,14 @@ class CollectorBase(Strict):
     enabled: bool = False
     interval_minutes: float = Field(default=60, gt=0)
     misfire_grace_seconds: int = Field(default=300, ge=1)
+
+
+def _non_negative(prices: dict[str, float]) -> dict[str, float]:
+    bad = [k for k, price in prices.items() if price < 0]
+    if bad:
+        raise ValueError(f"negative price for {', '.join(bad)}")
+    return prices
+
+
+# A price table (name → USD): every section that takes one validates it the same way.
+Prices = Annotated[dict[str, float], AfterValidator(_non_negative)]

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from spendscope.config_base import CollectorBase, Strict
+from spendscope.config_base import CollectorBase, Prices, Strict
 
 
 class ScrapeConfig(CollectorBase):
@@ -65,6 +65,7 @@ class NvmlConfig(CollectorBase):
 class NvidiaSmiConfig(CollectorBase):
     command: list[str] = Field(default_factory=lambda: ["nvidia-smi"], description="how to run nvidia-smi")
     paths: list[str] = Field(default_factory=list, description="saved `--format=csv` outputs to ingest instead")
+    fields: list[str] = Field(default_factory=list, description="the --query-gpu field list of saved noheader files")
     host: str | None = Field(default=None, description="hostname to record (default: this machine's)")
     interval_minutes: float = Field(default=0.5, gt=0)
 
@@ -85,21 +86,13 @@ class InventoryConfig(CollectorBase):
     databricks: bool = Field(default=False, description="list clusters of collectors.databricks.host")
     gce_projects: list[str] = Field(default_factory=list, description="projects whose instances are listed")
     gke_projects: list[str] = Field(default_factory=list, description="projects whose GKE node pools are listed")
-    prices_usd_per_hour: dict[str, float] = Field(
+    prices_usd_per_hour: Prices = Field(
         default_factory=dict,
         description="machine type / Databricks node type → $/h, used where billing has no observed price",
     )
     compute_endpoint: str | None = Field(default=None, description="override the Compute API endpoint (tests)")
     container_endpoint: str | None = Field(default=None, description="override the GKE API endpoint (tests)")
     interval_minutes: float = Field(default=5, gt=0)
-
-    @field_validator("prices_usd_per_hour")
-    @classmethod
-    def _prices_not_negative(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = [k for k, price in v.items() if price < 0]
-        if bad:
-            raise ValueError(f"negative price for {', '.join(bad)}")
-        return v
 
 
 class WorkloadQuery(Strict):

@@ -15,11 +15,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from collectors.inventory.hosts import HostIndex
 from exporters.warehouse.engine import Warehouse
 from exporters.warehouse.sqltext import load_sql
 from spendscope.config_telemetry import TelemetryConfig
 
 PLATFORMS = ("gce", "gke", "databricks")
+UNKNOWN = "unknown"  # telemetry of hosts the inventory does not know: its own row, in no platform's busy share
 # Billing rows for a day arrive up to weeks late (adjustments) and sit in later partitions.
 _LATE = dt.timedelta(days=45)
 _DAY = dt.timedelta(days=1)
@@ -50,7 +52,7 @@ UNIT_ECONOMICS = pa.schema(
 
 @dataclass(frozen=True)
 class Item:
-    """What a host belongs to: an inventory item, or only a platform guessed from the host name."""
+    """What a host belongs to: an inventory item, or only a platform (name rule, or `unknown`)."""
 
     platform: str
     kind: str | None = None
@@ -62,37 +64,32 @@ class Item:
 
 
 class HostMap:
-    """Host → inventory item: exact names, then `prefix*` patterns (GKE node pools), then a name rule."""
+    """Host → inventory item (hosts.HostIndex); else `unknown` on days the inventory ran, else the name rule."""
 
-    def __init__(self, rows: Iterable[dict[str, Any]]) -> None:
-        self.exact: dict[str, Item] = {}
-        self.prefixes: list[tuple[str, Item]] = []
-        for r in rows:
-            item = Item(r["platform"], r.get("kind"), r.get("resource_id"), r.get("resource_name"), r.get("cluster"),
+    def __init__(self, rows: Iterable[dict[str, Any]], days: Iterable[dt.date] | None = None) -> None:
+        self.index = HostIndex(list(rows))
+        self.days = None if days is None else set(days)
+
+    def covers(self, day: dt.date | None = None) -> bool:
+        """Whether the inventory ran around `day`: rows that UTC day or one either side (any day when None)."""
+        # When it ran it would know the host: an unmatched one is then not guessed from its name.
+        if self.days is None:
+            return bool(self.index)
+        if day is None:
+            return bool(self.days)
+        return any(day + dt.timedelta(days=k) in self.days for k in (-1, 0, 1))
+
+    def lookup(self, host: str | None, day: dt.date | None = None) -> Item:
+        """The host's item; one the inventory does not know is `unknown`, or named by the fallback rule."""
+        r = self.index.lookup(host)
+        if r is not None:
+            return Item(r["platform"], r.get("kind"), r.get("resource_id"), r.get("resource_name"), r.get("cluster"),
                         r.get("gpu_count"), r.get("price_usd_per_hour"))  # fmt: skip
-            for h in r.get("hosts") or []:
-                if not h:
-                    continue
-                if h.endswith("*"):
-                    self.prefixes.append((h[:-1].lower(), item))
-                else:
-                    self.exact.setdefault(h.lower(), item)
-        self.prefixes.sort(key=lambda p: -len(p[0]))  # the most specific pattern wins
-
-    def lookup(self, host: str | None) -> Item:
-        """The host's item; one the inventory does not know gets only a platform from its name."""
-        name = (host or "").lower()
-        for candidate in (name, name.split(".")[0]):  # a FQDN matches its short name
-            if candidate in self.exact:
-                return self.exact[candidate]
-            for prefix, item in self.prefixes:
-                if candidate.startswith(prefix):
-                    return item
-        return Item(platform_from_name(name))
+        return Item(UNKNOWN if self.covers(day) else platform_from_name((host or "").lower()))
 
 
 def platform_from_name(host: str) -> str:
-    """The fallback rule: gke-* nodes are GKE, <cluster-id>-* nodes Databricks, any other GPU host a GCE VM."""
+    """The no-inventory fallback: gke-* nodes are GKE, <cluster-id>-* nodes Databricks, any other host GCE."""
     if host.startswith("gke-"):
         return "gke"
     if _DATABRICKS_HOST.match(host):
@@ -101,15 +98,18 @@ def platform_from_name(host: str) -> str:
 
 
 def host_map(wh: Warehouse, seen_since: dt.date) -> HostMap:
-    """The latest observation of every inventory item seen since `seen_since`."""
+    """The latest observation of every inventory item seen since `seen_since`, and the days it ran."""
+    params = {"since": seen_since, "platforms": list(PLATFORMS)}
     rows = wh.query(
         """SELECT platform, kind, resource_id, resource_name, cluster, hosts, gpu_count, price_usd_per_hour
            FROM inventory
            WHERE _day >= @since AND platform IN UNNEST(@platforms)
            QUALIFY ROW_NUMBER() OVER (PARTITION BY platform, resource_id ORDER BY observed_at DESC) = 1""",
-        {"since": seen_since, "platforms": list(PLATFORMS)},
+        params,
     )
-    return HostMap(rows.to_pylist())
+    days = wh.query("SELECT DISTINCT _day AS d FROM inventory WHERE _day >= @since AND platform IN UNNEST(@platforms)",
+                    params)  # fmt: skip
+    return HostMap(rows.to_pylist(), days.column("d").to_pylist())
 
 
 def _div(a: float | None, b: float | None) -> float | None:
@@ -143,7 +143,11 @@ def _row(day: dt.date, platform: str, cost: dict[str, Any], tele: tuple[float, f
 
 
 def unit_economics(wh: Warehouse, since: dt.date, until: dt.date, tz: str) -> pa.Table:
-    """One row per reporting day and platform with GPU billing or GPU telemetry, `since`..`until` inclusive."""
+    """One row per reporting day and platform with GPU billing or GPU telemetry, `since`..`until` inclusive.
+
+    Telemetry of hosts the inventory does not know (on days it ran) is a row of platform `unknown` with only
+    the telemetry columns (`telemetry_gpu_hours`, `busy_ratio`): it is in no platform's busy share.
+    """
     costs = wh.query(
         load_sql("unit_economics"),
         {"since": since, "until": until, "tz": tz, "dmin": since - _DAY, "dmax": until + _LATE},
@@ -156,17 +160,19 @@ def unit_economics(wh: Warehouse, since: dt.date, until: dt.date, tz: str) -> pa
     hosts = host_map(wh, since - _DAY)
     tele: dict[tuple[dt.date, str], tuple[float, float]] = {}
     for r in busy.to_pylist():
-        key = (r["day"], hosts.lookup(r["host"]).platform)
+        key = (r["day"], hosts.lookup(r["host"], r["day"]).platform)
         measured, busy_h = tele.get(key, (0.0, 0.0))
         tele[key] = (measured + (r["measured_gpu_hours"] or 0.0), busy_h + (r["busy_gpu_hours"] or 0.0))
     rows = [_row(d, p, by_key.get((d, p), {}), tele.get((d, p))) for d, p in sorted(by_key.keys() | tele.keys())]
     return pa.Table.from_pylist(rows, schema=UNIT_ECONOMICS)
 
 
+# A MIG instance weighs its compute slices ÷ its GPU's (A30: 4, A100/H100/H200/B200: 7), as in gpu_busy_daily.sql.
 _IDLE_SQL = """
 SELECT host, gpu_uuid, gpu_index, mig_instance,
        IF(mig_instance IS NULL, 1.0,
-          IFNULL(SAFE_CAST(REGEXP_EXTRACT(ANY_VALUE(mig_profile), r'^(\\d+)g') AS FLOAT64), 1.0) / 7) AS w,
+          IFNULL(SAFE_CAST(REGEXP_EXTRACT(ANY_VALUE(mig_profile), r'^(\\d+)g') AS FLOAT64), 1.0)
+          / IF(STRPOS(UPPER(IFNULL(ANY_VALUE(gpu_model), '')), 'A30') > 0, 4, 7)) AS w,
        CAST(COUNTIF(busy IS NOT NULL) AS INT64) AS measured_minutes, CAST(COUNTIF(busy) AS INT64) AS busy_minutes,
        MAX(minute) AS last_seen
 FROM gpu_minutes
@@ -198,8 +204,9 @@ def idle_now(wh: Warehouse, now: dt.datetime, window_minutes: int = 30) -> pa.Ta
     """Every host group with GPU telemetry in the last `window_minutes`: idle GPUs and their $/h.
 
     Groups are inventory items (a GCE instance, a GKE node pool, a Databricks cluster); a host the
-    inventory does not know is its own group, with no price. `idle_cost_usd_per_hour` is the item's
-    $/h × idle GPUs ÷ its GPUs (the inventory's gpu_count when larger than what telemetry saw).
+    inventory does not know is its own group, with no price and platform `unknown` (the name rule when
+    there is no inventory). `idle_cost_usd_per_hour` is the item's $/h × idle GPUs ÷ its GPUs (the
+    inventory's gpu_count when larger than what telemetry saw).
     """
     end = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
     start = end - dt.timedelta(minutes=window_minutes)

@@ -38,7 +38,8 @@ class IngestSummary:
     def lines(self) -> list[str]:
         out = [f"{self.collector}: {self.total_rows} row(s) ingested"]
         for table, n in sorted(self.rows.items()):
-            out.append(f"  {table}: {n} row(s) in {self.partitions.get(table, 0)} partition(s)")
+            parts = self.partitions.get(table, 0)
+            out.append(f"  {table}: {n} row(s) " + (f"in {parts} partition(s)" if parts else "appended"))
         if self.derived_rows:
             out.append(f"  cost_daily: {self.derived_rows} rollup row(s) refreshed")
         if self.quarantined:
@@ -95,8 +96,12 @@ def _touch(touched: dict[str, set[dt.date] | None], table: str, days: set[dt.dat
 
 
 def _derive(ctx: RunContext, touched: dict[str, set[dt.date] | None], gpu_hours: set[dt.datetime] | None = None) -> int:
-    if gpu_hours and not ctx.options.get("defer_rollup"):  # the daemon's gpu-rollup job does it instead
-        gpu_rollup.refresh_hours(ctx.warehouse, gpu_hours, ctx.settings.telemetry)
+    if gpu_hours:
+        defer = ctx.options.get("defer_rollup")
+        if callable(defer):  # the daemon: its gpu-rollup job refreshes these hours (late ones included)
+            defer(gpu_hours)
+        else:
+            gpu_rollup.refresh_hours(ctx.warehouse, gpu_hours, ctx.settings.telemetry)
     if "databricks_list_prices" in touched:
         touched.pop("databricks_usage", None)  # the price refresh re-derives every usage day already
     tz = ctx.settings.reporting.timezone

@@ -77,9 +77,13 @@ class Daemon:
         self.warehouse = warehouse
         self.clock = clock
         self.stopping = threading.Event()
+        # UTC hours of gpu_samples written since the last gpu-rollup run: late and backfilled ones too.
+        self._rollup_hours: set[dt.datetime] = set()
+        self._rollup_lock = threading.Lock()
         if collectors is None:
             registry = load_all()
             collectors = [registry.get(n).from_settings(settings) for n in registry.names()]
+        self.collectors = collectors
         self.jobs: dict[str, Job] = {}
         for c in collectors:
             if c.enabled(settings):
@@ -122,8 +126,20 @@ class Daemon:
         exporter = DatadogExporter(self.settings, source.snapshot)
         return lambda: exporter.push().series
 
+    def _defer_rollup(self, hours: set[dt.datetime]) -> None:
+        with self._rollup_lock:
+            self._rollup_hours |= hours
+
     def _gpu_rollup(self) -> int:
-        return gpu_rollup.refresh_recent(self.warehouse, self.clock(), telemetry=self.settings.telemetry)
+        """Refresh the hours collectors wrote since the last run, and the recent ones."""
+        with self._rollup_lock:
+            hours, self._rollup_hours = self._rollup_hours, set()
+        try:
+            n = gpu_rollup.refresh_hours(self.warehouse, hours, self.settings.telemetry) if hours else 0
+            return n + gpu_rollup.refresh_recent(self.warehouse, self.clock(), telemetry=self.settings.telemetry)
+        except BaseException:
+            self._defer_rollup(hours)  # not lost: the next run tries them again
+            raise
 
     def _prune_raw(self) -> int:
         keep = self.settings.telemetry.raw_retention_days
@@ -133,7 +149,7 @@ class Daemon:
         def run() -> int:
             # The gpu-rollup job derives minutes; a 30 s scrape cycle only appends its samples.
             ctx = RunContext(settings=self.settings, warehouse=self.warehouse, clock=self.clock,
-                             options={"defer_rollup": True})  # fmt: skip
+                             options={"defer_rollup": self._defer_rollup})  # fmt: skip
             summary = ingest.run(collector, ctx)
             for line in summary.lines():
                 log.info("job:%s %s", collector.name, line.strip())
@@ -216,6 +232,11 @@ class Daemon:
             self.exporter.stop()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
+        for collector in self.collectors:  # NVML shutdown, HTTP clients: once no job can run any more
+            try:
+                collector.close()
+            except Exception as exc:  # one collector's cleanup must not stop the others'
+                log.warning("collector:%s close failed: %s", collector.name, exc)
         log.info("daemon:stopped")
 
     def serve_forever(self, install_signals: bool = True) -> None:

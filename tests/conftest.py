@@ -17,7 +17,13 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.model_validate({"home": str(tmp_path / "home"), "warehouse": {"path": str(tmp_path / "lake")}})
+    return Settings.model_validate(
+        {
+            "home": str(tmp_path / "home"),
+            "warehouse": {"path": str(tmp_path / "lake")},
+            "exporters": {"prometheus": {"port": 0}},  # a daemon started in a test takes a free port
+        }
+    )
 
 
 @pytest.fixture

@@ -71,6 +71,17 @@ def test_unknown_collector_lists_valid_names(tmp_path: Path) -> None:
     assert "unknown collector 'nope'" in res.output and "gcp-billing" in res.output
 
 
+def test_from_file_on_a_live_only_collector_is_a_clear_input_error(tmp_path: Path) -> None:
+    saved = tmp_path / "scrape.txt"
+    saved.write_text('DCGM_FI_DEV_GPU_UTIL{gpu="0"} 5\n')
+    res = CliRunner().invoke(
+        cli, ["--config", str(write_config(tmp_path)), "collect", "dcgm", "--from-file", str(saved)]
+    )
+    assert res.exit_code == 3
+    assert "dcgm does not ingest files; --from-file works with gcp-billing, databricks, focus, nvidia-smi" in res.output
+    assert "internal error" not in res.output
+
+
 def test_query_formats(tmp_path: Path) -> None:
     cfg = write_config(tmp_path)
     seed_focus(tmp_path / "lake")

@@ -28,6 +28,7 @@ def test_cli_reads_while_the_daemon_writes(tmp_path: Path) -> None:
     cfg.write_text(
         f'home = "{tmp_path}/home"\n[warehouse]\npath = "{tmp_path}/lake"\n'
         f'[collectors.focus]\nenabled = true\ninterval_minutes = 0.015\npaths = ["{drop}/*.csv"]\n'
+        "[exporters.prometheus]\nport = 0\n"
     )
     exe = str(Path(sys.executable).with_name("spendscope"))
     env = {**os.environ, "SPENDSCOPE_LOG_LEVEL": "INFO"}

@@ -89,7 +89,10 @@ def test_job_options_coalesce_and_never_overlap(settings: Settings, lake: DuckDb
 
 def test_sigterm_stops_the_daemon_cleanly(tmp_path: Path) -> None:
     cfg = tmp_path / "spendscope.toml"
-    cfg.write_text(f'home = "{tmp_path}/home"\n[warehouse]\npath = "{tmp_path}/lake"\n')
+    # /metrics on a free port: a fixed one may be taken on the machine running the tests
+    cfg.write_text(
+        f'home = "{tmp_path}/home"\n[warehouse]\npath = "{tmp_path}/lake"\n[exporters.prometheus]\nport = 0\n'
+    )
     exe = Path(sys.executable).with_name("spendscope")
     proc = subprocess.Popen(
         [str(exe), "--config", str(cfg), "run"],

@@ -88,7 +88,11 @@ DEFAULT_COUNTERS: tuple[str, ...] = (
 )  # fmt: skip
 
 UUID_LABELS = ("UUID", "uuid", "gpu_uuid")  # dcgm-exporter's UUID label name is configurable
-HOST_LABELS = ("Hostname", "hostname")  # `Hostname` up to 4.5.3-4.8.2, `hostname` after commit d5e5f51
+# The node first: under Kubernetes dcgm-exporter's `Hostname`/`hostname` is its own pod's name
+# ("dcgm-exporter-wwwjh"), while Prometheus relabelling adds the node (`node`, `kubernetes_node` from
+# __meta_kubernetes_pod_node_name, or `exported_node` when the target had one too). `Hostname` up to
+# 4.5.3-4.8.2, `hostname` after commit d5e5f51.
+HOST_LABELS = ("node", "kubernetes_node", "exported_node", "Hostname", "hostname")
 # Labels of NVLink / NVSwitch entity series: one link or switch, not a GPU row.
 ENTITY_LABELS = ("nvlink", "nvswitch", "link")
 
@@ -128,12 +132,34 @@ def _index(raw: str | None) -> int | None:
     return int(raw)
 
 
-def gpu_meta(labels: Mapping[str, str], default_host: str | None = None) -> Meta | None:
+def _exporter_pod(pod: str, labels: Mapping[str, str], target_host: str | None) -> bool:
+    """Whether a `pod` label read through Prometheus names the dcgm-exporter pod, not a workload."""
+    if pod in (target_host, labels.get("Hostname"), labels.get("hostname")):
+        return True  # the scrape target itself (GMP's instance is `<pod>:<port>`; dcgm's hostname is its pod)
+    job = (labels.get("job") or "").lower()
+    return "dcgm" in pod.lower() or (bool(job) and pod.lower().startswith(job))
+
+
+def _pod(labels: Mapping[str, str], target_host: str | None, via_prometheus: bool) -> str | None:
+    exported = labels.get("exported_pod")
+    if exported:
+        return exported
+    pod = labels.get("pod") or None
+    if pod and via_prometheus and _exporter_pod(pod, labels, target_host):
+        return None
+    return pod
+
+
+def gpu_meta(labels: Mapping[str, str], default_host: str | None = None, via_prometheus: bool = False) -> Meta | None:
     """The row identity a series' labels name, or None when they name no GPU (a link, a switch, the exporter).
 
-    Kubernetes attribution: dcgm-exporter sets pod, namespace and container together. Behind a Prometheus
-    whose target labels collide (GMP adds `namespace`), the exporter's own labels become `exported_*` and win;
-    a `namespace` with no pod is the scrape target's namespace, not a workload's, so it is not attributed.
+    Host: the node labels, then dcgm-exporter's host label, then `default_host` (the scrape target's host).
+    Kubernetes attribution: dcgm-exporter sets pod, namespace and container together, and only for a GPU a
+    workload holds. Scraped directly, those labels are the workload's. Read through Prometheus
+    (`via_prometheus`), target labels may collide with them: then the exporter's own become `exported_*` and
+    win; a `pod` without `exported_pod` that names the exporter itself (the target's pod, or a name with
+    `dcgm` or starting with the `job` name) is the target's, so the GPU is unattributed, and a `namespace`
+    with no pod is the target's namespace, never a workload's.
     """
     if any(name in labels for name in ENTITY_LABELS):
         return None
@@ -141,7 +167,7 @@ def gpu_meta(labels: Mapping[str, str], default_host: str | None = None) -> Meta
     uuid = _first(labels, UUID_LABELS)
     if gpu is None and uuid is None:
         return None
-    pod = labels.get("exported_pod") or labels.get("pod") or None
+    pod = _pod(labels, default_host, via_prometheus)
     return Meta(
         host=_first(labels, HOST_LABELS) or default_host,
         gpu_index=_index(gpu),

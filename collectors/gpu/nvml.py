@@ -177,5 +177,5 @@ class NvmlCollector(Collector):
             rows.append(gpu)
             if nvml_read.mig_enabled(nvml, handle):
                 parent = {k: gpu[k] for k in ("gpu_index", "gpu_model", "pci_bus_id")}
-                rows.extend({**base, **parent, **mig} for mig in nvml_read.mig_devices(nvml, handle))
+                rows.extend({**base, **parent, **mig} for mig in nvml_read.mig_devices(nvml, handle, gpu["gpu_uuid"]))
         return rows

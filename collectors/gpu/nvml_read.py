@@ -117,13 +117,17 @@ def throttle_reasons(nvml: ModuleType, handle: Any) -> float | None:
 
 
 def ecc(nvml: ModuleType, handle: Any) -> dict[str, float | None]:
-    """Single-/double-bit ECC totals: volatile (since driver load) where given, else aggregate (lifetime)."""
+    """Single-/double-bit ECC totals: aggregate (lifetime) where given, else volatile (since driver load).
+
+    Aggregate first, as the dcgm field map and the nvidia-smi parser do: one meaning for ecc_*_total whichever
+    source reported it.
+    """
     out: dict[str, float | None] = {}
     for column, kind in (("ecc_sbe_total", nvml.NVML_MEMORY_ERROR_TYPE_CORRECTED),
                          ("ecc_dbe_total", nvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED)):  # fmt: skip
-        count = call(nvml, "nvmlDeviceGetTotalEccErrors", handle, kind, nvml.NVML_VOLATILE_ECC)
+        count = call(nvml, "nvmlDeviceGetTotalEccErrors", handle, kind, nvml.NVML_AGGREGATE_ECC)
         if count is None:
-            count = call(nvml, "nvmlDeviceGetTotalEccErrors", handle, kind, nvml.NVML_AGGREGATE_ECC)
+            count = call(nvml, "nvmlDeviceGetTotalEccErrors", handle, kind, nvml.NVML_VOLATILE_ECC)
         out[column] = _scaled(count, 1)
     return out
 
@@ -176,8 +180,13 @@ def mig_enabled(nvml: ModuleType, handle: Any) -> bool:
     return bool(mode) and mode[0] == getattr(nvml, "NVML_DEVICE_MIG_ENABLE", 1)
 
 
-def mig_devices(nvml: ModuleType, handle: Any) -> list[dict[str, Any]]:
-    """One row of columns per MIG device of `handle`; empty slots (NotFound) are skipped."""
+def mig_devices(nvml: ModuleType, handle: Any, parent_uuid: str | None) -> list[dict[str, Any]]:
+    """One row of columns per MIG device of `handle`; empty slots (NotFound) are skipped.
+
+    A MIG row is named as dcgm-exporter names it: the PARENT GPU's `GPU-…` UUID plus the GPU instance id
+    (its own `MIG-…` UUID is not used), so gpu_minutes' de-duplication by gpu_uuid + mig_instance sees one
+    MIG instance, not two, when both collectors run on a host.
+    """
     count = call(nvml, "nvmlDeviceGetMaxMigDeviceCount", handle) or 0
     out = []
     for i in range(count):
@@ -190,7 +199,7 @@ def mig_devices(nvml: ModuleType, handle: Any) -> list[dict[str, Any]]:
         profile = m.group(1) if name and (m := _MIG_PROFILE.search(name)) else None
         out.append(
             {
-                "gpu_uuid": text(call(nvml, "nvmlDeviceGetUUID", mig)),
+                "gpu_uuid": parent_uuid,
                 "mig_instance": None if gi is None else str(gi),
                 "mig_profile": profile,
                 # NVML does not report utilization for MIG devices: null, never 0.

@@ -11,8 +11,13 @@ re-reads from 5 minutes before its watermark, since Prometheus and GMP ingest wi
 row. The watermark (ingest_state, source "prometheus:<url>") is recorded with each window's batch, so a run
 that dies half-way resumes where its last committed window ended. A window that comes back empty writes
 nothing (an outage of the query frontend must not erase rows already stored) but still moves the watermark.
-Labels: `Hostname`/`hostname`, else the host of `instance`; Prometheus' own `job`, `cluster` and GMP's
-`project_id`, `location` are not GPU identity and are ignored (see fields.gpu_meta for `namespace`).
+Labels: the host is `node` / `kubernetes_node` / `exported_node`, else `Hostname`/`hostname`, else the host of
+`instance`; Prometheus' own `job`, `cluster` and GMP's `project_id`, `location` are not GPU identity and are
+ignored; pod attribution follows fields.gpu_meta's through-Prometheus rules (`exported_*` labels win, the
+exporter's own pod is no workload).
+
+Auth (prom_auth.py): `token_env` names an env var holding a fixed bearer token; without it, a URL on
+monitoring.googleapis.com (GMP) gets Google application-default credentials, refreshed as they expire.
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import httpx
+
 from collectors import registry
 from collectors.base import Batch, Collector, Item, RunContext
 from collectors.common.prom_api import PromApi
+from collectors.gpu import prom_auth
 from collectors.gpu.fields import FIELDS, gpu_meta
 from collectors.gpu.rows import GpuRows, store, to_table
 from exporters.warehouse.engine import Warehouse
@@ -42,7 +50,7 @@ WINDOW = dt.timedelta(minutes=15)
 LATE = dt.timedelta(minutes=5)  # re-read this much before the watermark: remote-write / GMP ingestion lag
 WINDOWS_PER_QUERY = 4  # one hour per query_range: far below Prometheus' 11,000 points per series
 
-ApiFactory = Callable[[str, float, str | None], PromApi]
+ApiFactory = Callable[[str, float, httpx.Auth | None], PromApi]
 
 
 @dataclass
@@ -81,6 +89,11 @@ def instance_host(labels: dict[str, str]) -> str | None:
     return urlsplit(f"//{instance}").hostname if instance else None
 
 
+def make_api(url: str, timeout: float, auth: httpx.Auth | None) -> PromApi:
+    """The query client of one API base URL, authorizing each request with `auth`."""
+    return PromApi(url, timeout, client=httpx.Client(timeout=timeout, auth=auth))
+
+
 def query_for(name: str, selector: str) -> str:
     inner = selector.strip().removeprefix("{").removesuffix("}").strip()
     return f"{name}{{{inner}}}" if inner else name
@@ -93,23 +106,35 @@ class PrometheusGpuCollector(Collector):
     name = "prometheus"
     section = "prometheus"
 
-    def __init__(self, config: PrometheusGpuConfig | None = None, api_factory: ApiFactory | None = None) -> None:
+    def __init__(
+        self,
+        config: PrometheusGpuConfig | None = None,
+        api_factory: ApiFactory | None = None,
+        credentials: prom_auth.Credentials | None = None,
+    ) -> None:
         self.config = config or PrometheusGpuConfig()
-        self.api_factory: ApiFactory = api_factory or (lambda url, timeout, token: PromApi(url, timeout, token))
+        self.api_factory: ApiFactory = api_factory or make_api
+        self.credentials = credentials  # Google credentials for GMP; application-default ones when None
+        self._google: prom_auth.GoogleAuth | None = None  # kept: its token lives until it expires
         self.last_stats: PromRunStats | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PrometheusGpuCollector:
         return cls(settings.collectors.prometheus)
 
-    def _token(self) -> str | None:
+    def _auth(self, url: str) -> httpx.Auth | None:
+        """`token_env`'s fixed token if set, else Google credentials for a GMP URL, else none."""
         env = self.config.token_env
-        if not env:
+        if env:
+            token = os.environ.get(env)
+            if not token:
+                raise ConfigError(f"prometheus: collectors.prometheus.token_env names {env}, which is not set")
+            return prom_auth.BearerToken(token)
+        if not prom_auth.is_gmp(url):
             return None
-        token = os.environ.get(env)
-        if not token:
-            raise ConfigError(f"prometheus: collectors.prometheus.token_env names {env}, which is not set")
-        return token
+        if self._google is None:
+            self._google = prom_auth.GoogleAuth(self.credentials or prom_auth.default_credentials(url))
+        return self._google
 
     def collect(self, ctx: RunContext) -> Iterator[Item]:
         """Pull every window from the watermark (or `initial_minutes` ago) to now, for each API URL."""
@@ -118,9 +143,8 @@ class PrometheusGpuCollector(Collector):
             raise ConfigError("prometheus: no url; set collectors.prometheus.url or pass --target URL")
         stats = PromRunStats()
         self.last_stats = stats
-        token = self._token()
         for url in urls:
-            api = self.api_factory(url, self.config.timeout_seconds, token)
+            api = self.api_factory(url, self.config.timeout_seconds, self._auth(url))
             try:
                 yield from self._pull(ctx, api, url.rstrip("/"), stats)
             finally:
@@ -155,7 +179,7 @@ class PrometheusGpuCollector(Collector):
             stats.queries += 1
             stats.skipped_points += result.skipped
             for series in result.series:
-                meta = gpu_meta(series.labels, instance_host(series.labels))
+                meta = gpu_meta(series.labels, instance_host(series.labels), via_prometheus=True)
                 if meta is None:
                     stats.not_gpu_series += 1
                     continue

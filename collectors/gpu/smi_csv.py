@@ -3,9 +3,11 @@
 With a header, columns are found by name: the unit suffix is dropped (`memory.used [MiB]` → `memory.used`)
 and aliases resolve to nvidia-smi's canonical names (`--query-gpu=clocks.sm` prints
 `clocks.current.sm [MHz]`; R535 renamed `clocks_throttle_reasons.*` to `clocks_event_reasons.*`). Without
-a header (`noheader`), the caller passes the field list it queried. Values may carry units
-(`45 %`, `81559 MiB`, `69.93 W`, `1980 MHz`) or not (`nounits`); the unit is known from the field, so a
-different unit is an error, not a conversion. `[N/A]`, `N/A`, `[Not Supported]`, `[Unknown Error]`,
+a header (`noheader`), the caller passes the field list it queried: as `fields` (always that list) or as
+`noheader_fields` (used only when the first line is not a header). A first line that is not a header and
+no list to read it with sets `headerless` (and `missing`): a saved noheader file needs its field list.
+Values may carry units (`45 %`, `81559 MiB`, `69.93 W`, `1980 MHz`) or not (`nounits`); the unit is known
+from the field, so a different unit is an error, not a conversion. `[N/A]`, `N/A`, `[Not Supported]`, `[Unknown Error]`,
 `[Insufficient Permissions]` and any other bracketed token are null — MIG mode's `[N/A]` utilization is
 "not measured", never 0.
 
@@ -13,7 +15,9 @@ Lines starting with `#` are comments; `# key: value` ones are returned as `meta`
 `host` and `tz` there). A repeated header line (output of several `-l` runs appended to one file) is
 skipped. A row with the wrong number of fields or a value that is not what its field holds is returned in
 `bad` with its 1-based line; the rest are kept. `timestamp` ("2026/11/20 12:00:01.123") is the host's
-local time: it is read in `tz` and returned in UTC.
+local time: it is read in `tz` and returned in UTC. ECC: the aggregate (lifetime) counts are stored where
+the output has them, the volatile (since driver load) ones only where it has no aggregate value, as for
+the dcgm and NVML sources.
 """
 
 from __future__ import annotations
@@ -69,6 +73,9 @@ _NULL_WORDS = {"", "n/a", "not supported", "unknown error", "insufficient permis
 _NUMBER = re.compile(r"^([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z%]*)$", re.ASCII)
 _UNIT = re.compile(r"\s*\[[^\]]*\]\s*$")
 _TS_FORMATS = ("%Y/%m/%d %H:%M:%S.%f", "%Y/%m/%d %H:%M:%S")
+# A header cell is a field name with an optional unit (`memory.used [MiB]`); a data row always has a value
+# that is not one (the required `index` is a number, `uuid` holds dashes).
+_HEADER_CELL = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*(?:\s*\[[^\]]*\])?$", re.ASCII)
 
 
 class BadValue(ValueError):
@@ -84,6 +91,7 @@ class SmiParse:
     meta: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)  # canonical field names, in column order
+    headerless: bool = False  # the first line was data, and no field list was given to read it with
 
 
 def canonical(name: str) -> str:
@@ -141,10 +149,21 @@ def timestamp(value: str, tz: dt.tzinfo) -> dt.datetime:
     raise BadValue(f"not a timestamp (YYYY/MM/DD HH:MM:SS.mmm): {v!r}")
 
 
+def is_header(line: str) -> bool:
+    """Whether a non-comment line is a csv header (every cell a field name), not a data row."""
+    cells = line.strip().lstrip("\ufeff").split(",")
+    return all(_HEADER_CELL.match(c.strip()) for c in cells)
+
+
 def parse(
-    text: str, *, fields: Sequence[str] | None = None, tz: dt.tzinfo = dt.UTC, default_ts: dt.datetime | None = None
+    text: str,
+    *,
+    fields: Sequence[str] | None = None,
+    noheader_fields: Sequence[str] | None = None,
+    tz: dt.tzinfo = dt.UTC,
+    default_ts: dt.datetime | None = None,
 ) -> SmiParse:
-    """Parse one output; `fields` for `noheader` output; `default_ts` for rows when there is no timestamp column."""
+    """Parse one output; `fields`/`noheader_fields` for `noheader` output; `default_ts` where no timestamp column."""
     out = SmiParse()
     names = [canonical(f) for f in fields] if fields is not None else None
     if names is not None:
@@ -161,9 +180,15 @@ def parse(
             continue
         cells = stripped.split(",")
         if names is None:
-            names = [canonical(c) for c in cells]
+            if is_header(stripped):
+                names = [canonical(c) for c in cells]
+                _set_fields(out, names)
+                continue
+            if not noheader_fields:
+                out.headerless, out.missing = True, list(REQUIRED)
+                return out
+            names = [canonical(f) for f in noheader_fields]
             _set_fields(out, names)
-            continue
         if [canonical(c) for c in cells] == names:  # a header again (appended runs), or csv with fields given
             continue
         if out.missing:
@@ -226,11 +251,11 @@ def _first(*values: float | None) -> float | None:
 
 
 def _finish(row: dict[str, Any]) -> dict[str, Any]:
-    """Combine alternatives: power.draw else its average/instant; volatile ECC else aggregate; pages summed."""
+    """Combine alternatives: power.draw else its average/instant; aggregate ECC else volatile; pages summed."""
     row["power_watts"] = _first(row.pop("_power", None), row.pop("_power_average", None),
                                 row.pop("_power_instant", None))  # fmt: skip
-    row["ecc_sbe_total"] = _first(row.pop("_sbe_volatile", None), row.pop("_sbe_aggregate", None))
-    row["ecc_dbe_total"] = _first(row.pop("_dbe_volatile", None), row.pop("_dbe_aggregate", None))
+    row["ecc_sbe_total"] = _first(row.pop("_sbe_aggregate", None), row.pop("_sbe_volatile", None))
+    row["ecc_dbe_total"] = _first(row.pop("_dbe_aggregate", None), row.pop("_dbe_volatile", None))
     pages = [p for p in (row.pop("_retired_sbe", None), row.pop("_retired_dbe", None)) if p is not None]
     row["retired_pages_total"] = sum(pages) if pages else None
     return row

@@ -3,8 +3,10 @@
 Each run appends one snapshot (`observed_at` = the run's clock, `_day` its UTC date) to `inventory`; readers
 take the latest row per (platform, resource_id) — hosts.LATEST_INVENTORY_SQL. Sources are the Databricks
 workspace of `collectors.databricks` (when `inventory.databricks`), each `gce_projects` entry and each
-`gke_projects` entry. A source that fails is logged and reported as a quarantine entry naming it, and the
-others still land; only when every configured source fails does the run fail (SourceError).
+`gke_projects` entry. A source that fails is logged and reported as a quarantine entry naming it — once
+when it starts failing (or fails differently), not every 5 minutes while it stays down; `last_errors` holds
+the current failures — and the others still land; only when every configured source fails does the run fail
+(SourceError).
 Clients are injected through the constructor (tests pass real SDK clients aimed at a local server);
 `from_settings` leaves them to be built on first use from config and the environment (ADC for GCP).
 """
@@ -55,6 +57,7 @@ class InventoryCollector(Collector):
     ) -> None:
         self.cfg = cfg
         self.databricks_cfg = databricks_cfg or DatabricksConfig()
+        self.last_errors: dict[str, str] = {}  # source → why it failed in the last run
         self._workspace = workspace_client
         self._instances = instances_client
         self._clusters = clusters_client
@@ -135,20 +138,24 @@ class InventoryCollector(Collector):
             try:
                 rows = self._list(source, now)
             except Exception as exc:  # any client error (SDK, HTTP, auth): this source is down, the others go on
-                reason = _reason(exc)
-                log.warning("inventory source:%s failed error:%s", source, reason)
-                failed.append((source, reason))
+                failed.append((source, _reason(exc)))
                 continue
             found[source.partition(":")[0]].extend(rows)
             log.info("inventory source:%s items:%s", source, len(rows))
         if len(failed) == len(sources):
+            self.last_errors = dict(failed)
             raise SourceError("inventory: every source failed: " + "; ".join(f"{s}: {r}" for s, r in failed))
         rows = merge(found["gce"], found["gke"], found["databricks"])
         self._price(ctx, rows)
         if rows:
             yield Batch(table=TABLE, data=to_table(rows), keys=[])
+        previous, self.last_errors = self.last_errors, dict(failed)
         for source, reason in failed:
-            yield Quarantined(TABLE, source, None, f"source skipped: {reason}")
+            if previous.get(source) != reason:  # new or changed: report it; the same failure again stays quiet
+                log.warning("inventory source:%s failed error:%s", source, reason)
+                yield Quarantined(TABLE, source, None, f"source skipped: {reason}")
+        for source in previous.keys() - self.last_errors.keys():
+            log.info("inventory source:%s status:recovered", source)
 
     def _price(self, ctx: RunContext, rows: list[Row]) -> None:
         start, end = pricing.reporting_day(ctx.now(), ctx.settings.reporting.timezone)

@@ -6,10 +6,10 @@ type's shape from node_types (a VM read from a partial answer still gets its GPU
 start, else the creation time. Hosts: the instance name (a GCE VM's hostname is its name unless a custom
 `hostname` is set; then that too, with its first label), and each NIC's internal IP.
 
-Ownership (no double counting): a VM labelled `goog-k8s-cluster-name` is a GKE node, a VM labelled
-`vendor=databricks` with `clusterid` is a Databricks cluster node (Databricks on GCP copies its default tags,
-lower-cased, onto the VM's labels). `owner()` says which; the collector drops such VMs from the GCE rows only
-when their owner's platform is listed too, and then uses them to give that row live hosts and node counts.
+Ownership (no double counting): `owners.owner()` says from the VM's labels whether GKE or Databricks manages
+it (the label rule billing uses too, see owners.py). Such a VM's row is on its owner's platform (`cluster`:
+the GKE cluster, or the Databricks cluster's name, else id); the collector folds it into its owner's row when
+that platform is listed too, and then uses it to give that row live hosts and node counts.
 """
 
 from __future__ import annotations
@@ -20,22 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from collectors.inventory.item import Row, from_rfc3339, labels, new_row, unique
 from collectors.inventory.node_types import accelerator_model, shape_of, short_name
+from collectors.inventory.owners import label_map, owner
 
 if TYPE_CHECKING:
     from google.cloud.compute_v1 import InstancesClient
-
-GKE_CLUSTER_LABEL = "goog-k8s-cluster-name"
-DATABRICKS_CLUSTER_LABEL = "clusterid"
-
-
-def owner(row: Row) -> tuple[str, str] | None:
-    """("gke", cluster name) or ("databricks", cluster id) for a VM another platform manages, else None."""
-    tags = {kv["key"]: kv["value"] for kv in row["labels"]}
-    if tags.get(GKE_CLUSTER_LABEL):
-        return "gke", tags[GKE_CLUSTER_LABEL]
-    if tags.get("vendor") == "databricks" and tags.get(DATABRICKS_CLUSTER_LABEL):
-        return "databricks", tags[DATABRICKS_CLUSTER_LABEL]
-    return None
 
 
 def _gpus(instance: Any, machine_type: str | None) -> tuple[int, str | None]:
@@ -82,8 +70,10 @@ def parse_instance(instance: Any, *, project: str, scope: str, now: dt.datetime)
         ),
     )
     found = owner(row)
-    if found and found[0] == "gke":
-        row["cluster"] = found[1]
+    if found:
+        platform, cluster = found
+        name = label_map(row["labels"]).get("clustername") if platform == "databricks" else None
+        row.update(platform=platform, cluster=name or cluster)
     return row
 
 
@@ -103,10 +93,10 @@ def fetch(client: InstancesClient, project: str) -> list[tuple[str, Any]]:
 
 
 def live_members(rows: Iterable[Row]) -> Mapping[str, list[Row]]:
-    """Owned VMs grouped by "gke:<cluster>" / "databricks:<cluster id>" (for the collector's merge)."""
+    """Owned VMs grouped by "gke:<cluster>" / "databricks:<cluster id>" (those whose labels name the cluster)."""
     out: dict[str, list[Row]] = {}
     for row in rows:
         found = owner(row)
-        if found:
+        if found and found[1]:
             out.setdefault(f"{found[0]}:{found[1]}", []).append(row)
     return out

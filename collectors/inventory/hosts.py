@@ -1,24 +1,28 @@
-"""Joining a GPU sample's `host` to the inventory item it runs on, in Python and in SQL.
+"""Joining a GPU sample's `host` to the inventory item it runs on.
 
 `inventory.hosts` holds, per item, exact names and patterns: an entry ending in '*' is a prefix pattern.
 - GCE instance: its name (the default hostname), a custom hostname and its first label, internal IPs.
 - GKE node pool: `<mig base>-*` patterns (a node is named after its managed instance group), plus, when the
   project's instances are listed too, the pool's live node names and IPs.
 - Databricks cluster: driver and executor `private_ip`, `host_private_ip`, `node_id`, `instance_id`, the
-  names of the cluster's GCE VMs (found by their `clusterid` label), and `<cluster_id>-*` (a Databricks
+  names of the cluster's GCE VMs (found by their labels, owners.py), and `<cluster_id>-*` (a Databricks
   container's hostname is the cluster id followed by its dashed IP).
 
 dcgm-exporter's Hostname, nvidia-smi's and NVML's host are compared case-insensitively; exact entries win
-over patterns and a longer pattern over a shorter one, so the most specific item is chosen. `resolve` also
-tries a FQDN's first label; the SQL compares whole names. Inventory rows are appended each run: join the
-latest snapshot per item (`LATEST_INVENTORY_SQL`); `HOST_JOIN_SQL` is the whole join for gpu_minutes
-(BigQuery Standard SQL, tested on DuckDB).
+over patterns and a longer pattern over a shorter one, so the most specific item is chosen; a FQDN also
+matches by its first label (`a3-train-01.us-central1-a.c.p.internal` → `a3-train-01`), an IP address only
+whole. `HostIndex` is THE matcher: unit economics, idle-now and the exporters' labels use it
+(spendscope.economics), `resolve` is the one-off form. Inventory rows are appended each run: match against
+the latest snapshot per item (`LATEST_INVENTORY_SQL`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+R = TypeVar("R", bound=Mapping[str, Any])
 
 # The newest row of every item seen in the last day (a removed VM drops out after a day).
 LATEST_INVENTORY_SQL = """
@@ -26,29 +30,6 @@ SELECT *
 FROM inventory
 WHERE observed_at >= TIMESTAMP_SUB(@now, INTERVAL 1 DAY)
 QUALIFY ROW_NUMBER() OVER (PARTITION BY platform, resource_id ORDER BY observed_at DESC) = 1
-"""
-
-# gpu_minutes rows with the inventory item their host belongs to (the most specific match; null if none).
-HOST_JOIN_SQL = f"""
-WITH inv AS ({LATEST_INVENTORY_SQL}),
-entries AS (
-  SELECT i.platform, i.resource_id, i.resource_name, i.cluster, i.price_usd_per_hour, i.gpu_count,
-         LOWER(RTRIM(h, '*')) AS key, ENDS_WITH(h, '*') AS is_prefix
-  FROM inv AS i, UNNEST(i.hosts) AS h
-),
-matched AS (
-  SELECT m.*, e.platform, e.resource_id, e.resource_name, e.cluster AS inventory_cluster,
-         e.price_usd_per_hour, e.gpu_count AS inventory_gpu_count,
-         ROW_NUMBER() OVER (
-           PARTITION BY m.minute, m.host, m.gpu_index, m.mig_instance
-           ORDER BY IF(e.is_prefix, 0, 1) DESC, LENGTH(e.key) DESC
-         ) AS rank_
-  FROM gpu_minutes AS m
-  LEFT JOIN entries AS e
-    ON LOWER(m.host) = e.key OR (e.is_prefix AND STARTS_WITH(LOWER(m.host), e.key))
-  WHERE m.minute >= @since
-)
-SELECT * EXCEPT (rank_) FROM matched WHERE rank_ = 1
 """
 
 
@@ -61,13 +42,51 @@ def matches(entry: str, host: str) -> int:
     return 1_000_000 if e == h else 0
 
 
-def resolve(inventory_rows: Iterable[Mapping[str, Any]], host: str) -> Mapping[str, Any] | None:
+def _names(host: str) -> list[str]:
+    """The host and, for a FQDN, its first label; an IP address is matched only whole."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        short = host.split(".", 1)[0]
+        return [host, short] if short and short != host else [host]
+    return [host]
+
+
+class HostIndex(Generic[R]):
+    """Host → the inventory row whose `hosts` names it most specifically (built once, looked up per host)."""
+
+    def __init__(self, rows: Iterable[R]) -> None:
+        self.exact: dict[str, R] = {}
+        self.prefixes: list[tuple[str, R]] = []
+        for row in rows:
+            for entry in row.get("hosts") or []:
+                key = (entry or "").lower()
+                if key.endswith("*"):
+                    if len(key) > 1:  # a bare '*' claims nothing
+                        self.prefixes.append((key[:-1], row))
+                elif key:
+                    self.exact.setdefault(key, row)  # two items naming one host: the first listed keeps it
+        self.prefixes.sort(key=lambda p: -len(p[0]))  # stable: among equal patterns the first listed wins
+
+    def __bool__(self) -> bool:
+        return bool(self.exact or self.prefixes)
+
+    def lookup(self, host: str | None) -> R | None:
+        """The row naming `host` exactly (whole name, then a FQDN's first label), else by its longest pattern."""
+        name = (host or "").strip().lower()
+        if not name:
+            return None
+        names = _names(name)
+        for candidate in names:
+            if candidate in self.exact:
+                return self.exact[candidate]
+        for prefix, row in self.prefixes:
+            # The whole name is enough: a pattern matching the short name matches the name it begins.
+            if name.startswith(prefix):
+                return row
+        return None
+
+
+def resolve(inventory_rows: Iterable[R], host: str) -> R | None:
     """The inventory row whose `hosts` names `host` most specifically; None when no item claims it."""
-    # A FQDN also matches by its short name (an IPv4 address is not a FQDN).
-    names = {host} if host.replace(".", "").isdigit() else {host, host.split(".", 1)[0]}
-    best: tuple[int, Mapping[str, Any]] | None = None
-    for row in inventory_rows:
-        score = max((matches(e, n) for e in row.get("hosts") or [] for n in names), default=0)
-        if score and (best is None or score > best[0]):
-            best = (score, row)
-    return best[1] if best else None
+    return HostIndex(inventory_rows).lookup(host)

@@ -115,22 +115,28 @@ class NetworkCollector(Collector):
     def collect(self, ctx: RunContext) -> Iterator[Item]:
         """Sample every source once, compute rates against the previous readings, append the rows."""
         cfg = self.config
-        targets = list(dict.fromkeys(ctx.options.get("targets") or cfg.targets))
-        if not cfg.local and not targets:
+        cli_targets = ctx.options.get("targets") or []
+        targets = list(dict.fromkeys(cli_targets or cfg.targets))
+        # `--target URL` means "try this source": only it, not this host's interfaces as well.
+        local = cfg.local and not cli_targets
+        if not local and not targets:
             raise SourceError("network: nothing to sample (local = false and no targets, nor --target)")
         errors: dict[str, str] = {}
         samples: list[Sample] = []
-        if cfg.local:
+        if local:
             try:
                 samples += self._local(ctx.now())
             except OSError as exc:  # psutil reads /proc; a container may not let it
                 errors[LOCAL] = f"{type(exc).__name__}: {exc}"
         if targets:
             samples += self._scrape(targets, ctx.now(), errors)
+        # Logged when a source goes down or comes back, not every 30 s while it stays down.
+        for source in sorted(set(errors) - set(self.last_errors)):
+            log.warning("network source:%s status:down error:%s", source, errors[source])
+        for source in sorted(set(self.last_errors) - set(errors)):
+            log.info("network source:%s status:recovered", source)
         self.last_errors = errors
-        for source, why in errors.items():
-            log.warning("network source:%s status:down error:%s", source, why)
-        if set(errors) >= {*targets, *([LOCAL] if cfg.local else [])}:
+        if set(errors) >= {*targets, *([LOCAL] if local else [])}:
             raise SourceError("network: every source failed: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
         samples = [s for s in samples if wanted(s.interface, cfg.include, cfg.exclude)]
         if not samples:

@@ -53,6 +53,7 @@ class WorkloadCollector(Collector):
     ) -> None:
         self.cfg = cfg or WorkloadConfig()
         self._http = http_client
+        self._own_http = http_client is None
         self._mlflow = mlflow_client
         self.timeout_seconds = timeout_seconds
         # What the last run read and skipped, per source ("prometheus", "mlflow").
@@ -113,6 +114,12 @@ class WorkloadCollector(Collector):
         uri = self.cfg.mlflow_tracking_uri or ""
         source = MlflowSource(uri, self.cfg.mlflow_experiments, self.cfg.mlflow_metrics, self._mlflow_client(uri))
         yield from source.pull(ctx, stats)
+
+    def close(self) -> None:
+        """Close the HTTP client this collector built (an injected one belongs to the caller)."""
+        if self._http is not None and self._own_http:
+            self._http.close()
+            self._http = None
 
     def _http_client(self) -> httpx.Client:
         if self._http is None:

@@ -1,6 +1,8 @@
 """`DatadogExporter`: push the snapshot as v2 series and collector up/down changes as v1 events.
 
-Uses the official `datadog-api-client` (only the API key is needed for both endpoints). Each request is retried
+Uses the official `datadog-api-client` (only the API key is needed for both endpoints). Counter baselines move
+only when the request carrying their increase was accepted: a failed push resends the increase next time, and a
+push that failed half-way does not resend what its accepted requests carried. Each request is retried
 on 429 and 5xx (and on connection errors) with exponential backoff and jitter, honouring `X-RateLimit-Reset`;
 any other error, or retries running out, raises SourceError. `send_events` is public: the alert notifier
 reuses it.
@@ -32,7 +34,15 @@ from datadog_api_client.v2.model.metric_point import MetricPoint
 from datadog_api_client.v2.model.metric_resource import MetricResource
 from datadog_api_client.v2.model.metric_series import MetricSeries
 
-from exporters.datadog.series import MAX_COMPRESSED_BYTES, MAX_UNCOMPRESSED_BYTES, SeriesKey, batches, to_series
+from exporters.datadog.series import (
+    MAX_COMPRESSED_BYTES,
+    MAX_UNCOMPRESSED_BYTES,
+    Baseline,
+    SeriesKey,
+    SeriesPlan,
+    batches,
+    to_series,
+)
 from spendscope.errors import ConfigError, SourceError
 
 if TYPE_CHECKING:
@@ -117,32 +127,36 @@ class DatadogExporter:
         self._client = ApiClient(conf)
         self._metrics = MetricsApi(self._client)
         self._events = EventsApi(self._client)
-        self._previous: dict[SeriesKey, float] = {}
-        self._last_push: int | None = None
+        self._previous: dict[SeriesKey, Baseline] = {}  # committed counter baselines (see to_series)
         self._up: dict[str, float] = {}
 
     def push(self) -> PushResult:
         """Send the current snapshot's series, then events for collectors that went down or recovered."""
         snap = self.snapshot_source()
         now = int(self.clock())
-        interval = now - self._last_push if self._last_push else None
-        series = to_series(snap, now, self.tags, self._previous, interval)
-        requests = self.send_series(series)
-        self._last_push = now
+        plan = to_series(snap, now, self.tags, self._previous)
+        self._previous.update(plan.first_seen)
+        requests = self.send_series(plan)
         events = self.collector_events(snap, now)
         sent = self.send_events(events) if events else 0
-        log.info("exporter:datadog series:%s requests:%s events:%s", len(series), requests, sent)
-        return PushResult(len(series), requests, sent)
+        log.info("exporter:datadog series:%s requests:%s events:%s", len(plan.series), requests, sent)
+        return PushResult(len(plan.series), requests, sent)
 
-    def send_series(self, series: list[dict[str, Any]]) -> int:
-        """POST the series in as many requests as the payload limits need; returns the request count."""
-        requests = 0
-        for batch in batches(series, *self.limits):
+    def send_series(self, plan: SeriesPlan) -> int:
+        """POST the series in as many requests as the payload limits need, committing each accepted request's
+        counter baselines; returns the request count (SourceError at the first request that fails)."""
+        requests = done = 0
+        for batch in batches(plan.series, *self.limits):
             body = MetricPayload(series=[_model(s) for s in batch])
             resp = self._call(functools.partial(self._submit, body), "POST /api/v2/series")
             errors = list(getattr(resp, "errors", None) or [])
             if errors:
                 log.warning("exporter:datadog series errors:%s", "; ".join(map(str, errors)))
+            # batches() yields consecutive slices in order, so this request carried series[done:done + len].
+            for commit in plan.commits[done : done + len(batch)]:
+                if commit is not None:
+                    self._previous[commit[0]] = commit[1]
+            done += len(batch)
             requests += 1
         return requests
 

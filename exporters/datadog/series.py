@@ -5,6 +5,9 @@ scraping with the Agent and pushing with spendscope without renaming dashboards:
 becomes the `spendscope.` namespace (`spendscope.gpu_utilization_ratio`), and a counter `x_total` is sent as
 `spendscope.x.count`, type COUNT, holding the increase since the previous push. Labels become `key:value`
 tags (empty values dropped); the `host` label becomes the series' host resource instead of a tag.
+
+`to_series` does not move the counter baselines itself: it says which baseline each series would commit, and
+the client commits them only for batches the API accepted, so an increase in a failed request is sent again.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import json
 import math
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from exporters.prometheus.snapshot import Snapshot
@@ -25,6 +29,16 @@ MAX_UNCOMPRESSED_BYTES = 5_242_880
 _MARGIN = 0.9  # headroom for the envelope and for the client's own JSON spacing
 
 SeriesKey = tuple[str, tuple[str, ...]]
+Baseline = tuple[float, int]  # a counter's value and the push timestamp it was read at
+
+
+@dataclass
+class SeriesPlan:
+    """The series of one push and, per series, the counter baseline it moves once Datadog accepted it."""
+
+    series: list[dict[str, Any]] = field(default_factory=list)
+    commits: list[tuple[SeriesKey, Baseline] | None] = field(default_factory=list)  # parallel to `series`
+    first_seen: dict[SeriesKey, Baseline] = field(default_factory=dict)  # nothing sent: commit right away
 
 
 def datadog_name(prometheus_name: str, counter: bool) -> str:
@@ -36,14 +50,14 @@ def datadog_name(prometheus_name: str, counter: bool) -> str:
 
 
 def to_series(
-    snapshot: Snapshot,
-    timestamp: int,
-    extra_tags: Sequence[str],
-    previous: dict[SeriesKey, float],
-    interval: int | None,
-) -> list[dict[str, Any]]:
-    """One dict per sample; counters become deltas against `previous` (updated in place; a first sight sends none)."""
-    out: list[dict[str, Any]] = []
+    snapshot: Snapshot, timestamp: int, extra_tags: Sequence[str], previous: Mapping[SeriesKey, Baseline]
+) -> SeriesPlan:
+    """One series per sample; a counter is its increase since its committed baseline (none on first sight).
+
+    `previous` is only read. A counter's `interval` is the time since its baseline was read, so an increase
+    resent after a failed push covers the whole span it accumulated over.
+    """
+    plan = SeriesPlan()
     for fam in snapshot.families:
         spec = fam.spec
         counter = spec.type == "counter"
@@ -52,13 +66,17 @@ def to_series(
         for values, value in fam.samples:
             if not math.isfinite(value):
                 continue  # JSON has no NaN; Datadog would reject the whole payload
+            commit: tuple[SeriesKey, Baseline] | None = None
+            interval = 0
             if counter:
                 key = (spec.name, values)
                 before = previous.get(key)
-                previous[key] = value
                 if before is None:
+                    plan.first_seen[key] = (value, timestamp)
                     continue
-                value = value - before if value >= before else value  # a reset: the counter restarted at 0
+                commit = (key, (value, timestamp))
+                interval = timestamp - before[1]
+                value = value - before[0] if value >= before[0] else value  # a reset: the counter restarted at 0
             tags = [f"{k}:{v}" for i, (k, v) in enumerate(zip(spec.labels, values, strict=True)) if v and i != host_at]
             series: dict[str, Any] = {
                 "metric": name,
@@ -66,12 +84,13 @@ def to_series(
                 "points": [{"timestamp": timestamp, "value": float(value)}],
                 "tags": [*tags, *extra_tags],
             }
-            if counter and interval:
+            if interval > 0:
                 series["interval"] = interval
             if host_at is not None and values[host_at]:
                 series["resources"] = [{"name": values[host_at], "type": "host"}]
-            out.append(series)
-    return out
+            plan.series.append(series)
+            plan.commits.append(commit)
+    return plan
 
 
 def payload_bytes(series: Sequence[dict[str, Any]]) -> bytes:
@@ -84,7 +103,8 @@ def batches(
     max_uncompressed: int = MAX_UNCOMPRESSED_BYTES,
     max_compressed: int = MAX_COMPRESSED_BYTES,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Consecutive slices whose payload stays under both limits (deflate-compressed, as we send it)."""
+    """Consecutive slices, in order and covering every series, whose payloads stay under both limits (deflate-
+    compressed, as we send it): the client maps an accepted slice back to its commits by position."""
     budget = int(max_uncompressed * _MARGIN)
     batch: list[dict[str, Any]] = []
     size = 0

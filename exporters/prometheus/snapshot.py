@@ -75,7 +75,8 @@ class PartContext:
     health: HealthProvider
     collector_names: Callable[[], Iterable[str]]
     unit_economics: UnitEconomics | None
-    found: dict[str, Any] = field(default_factory=dict)  # e.g. "hosts": host → (platform, cluster)
+    found: dict[str, Any] = field(default_factory=dict)  # e.g. "labels": host → (platform, cluster)
+    memo: dict[str, Any] = field(default_factory=dict)  # kept across builds: results cached by their inputs
 
 
 def _registered_collectors() -> list[str]:
@@ -103,14 +104,16 @@ class SnapshotBuilder:
         self.collector_names = collector_names
         self.unit_economics = unit_economics
         self.errors = dict.fromkeys(PARTS, 0)
+        self.memo: dict[str, Any] = {}
 
     def build(self) -> Snapshot:
         from exporters.prometheus import costs, health, telemetry, unit_costs
 
         started = time.perf_counter()
         ctx = PartContext(
-            self.warehouse, self.settings, self.clock(), self.health, self.collector_names, self.unit_economics
-        )
+            self.warehouse, self.settings, self.clock(), self.health, self.collector_names, self.unit_economics,
+            memo=self.memo,
+        )  # fmt: skip
         steps: dict[str, Callable[[PartContext], Samples]] = {
             "costs": costs.cost_metrics,
             "inventory": unit_costs.load_inventory,

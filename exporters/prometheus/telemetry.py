@@ -2,8 +2,12 @@
 
 A GPU that stopped reporting drops out after `FRESH_SECONDS` rather than showing its last value forever.
 Labels are the minimal set a PromQL user groups by: host, gpu ("0", or "0/3" for MIG instance 3 of GPU 0),
-gpu_model, and platform/cluster from the inventory (unit_costs.load_inventory; for a host the inventory does
-not know, the platform its name suggests and the host itself as cluster).
+gpu_model, and platform/cluster from the inventory (unit_costs.load_inventory; a host the inventory does not
+know is platform "unknown" with the host itself as cluster — the name rule applies only with no inventory).
+
+A GPU is identified as in gpu_minutes.sql: its UUID, else host + index, plus its MIG instance; when several
+collectors report it, the best-ranked source with a fresh sample wins (dcgm > prometheus > nvml > nvidia-smi),
+so its series do not alternate between two sources' values from one snapshot to the next.
 """
 
 from __future__ import annotations
@@ -18,12 +22,19 @@ FRESH_SECONDS = 300
 # Hosts may run many virtual interfaces (veth per pod): keep the busiest few per host.
 MAX_INTERFACES_PER_HOST = 16
 
+# Identity and source ranking are gpu_minutes.sql's, so the live series and the rollup agree on what one GPU is.
 _GPU_SQL = """
-SELECT host, gpu_index, mig_instance, gpu_model, gpu_util_ratio, gr_engine_active_ratio, fb_used_bytes,
-       power_watts, gpu_temp_celsius, xid_last
+SELECT host, gpu_index, gpu_uuid, mig_instance, gpu_model, gpu_util_ratio, gr_engine_active_ratio, fb_used_bytes,
+       power_watts, gpu_temp_celsius, xid_last,
+       CASE source WHEN 'dcgm' THEN 1 WHEN 'prometheus' THEN 2 WHEN 'nvml' THEN 3 WHEN 'nvidia-smi' THEN 4 ELSE 5 END
+         AS source_rank
 FROM gpu_samples
 WHERE ts >= @since AND _day >= @since_day
-QUALIFY ROW_NUMBER() OVER (PARTITION BY host, gpu_index, mig_instance ORDER BY ts DESC) = 1
+QUALIFY ROW_NUMBER() OVER (
+  PARTITION BY COALESCE(gpu_uuid, CONCAT(IFNULL(host, ''), '/', IFNULL(CAST(gpu_index AS STRING), ''))),
+               IFNULL(mig_instance, '')
+  ORDER BY source_rank, ts DESC) = 1
+ORDER BY source_rank, ts DESC
 """
 
 _NET_SQL = """
@@ -47,9 +58,11 @@ def _window(ctx: PartContext) -> dict[str, object]:
     return {"since": since, "since_day": since.astimezone(dt.UTC).date() - dt.timedelta(days=1)}
 
 
-def gpu_label(index: int | None, mig_instance: str | None) -> str:
-    """'0' for a whole GPU, '0/3' for MIG instance 3 of GPU 0."""
-    base = "" if index is None else str(index)
+def gpu_label(index: int | None, mig_instance: str | None, uuid: str | None = None) -> str:
+    """'0' for a whole GPU, '0/3' for MIG instance 3 of GPU 0; the UUID stands in for an unknown index."""
+    # Two index-less GPUs of one host would otherwise share every label; the UUID is used whenever the index is
+    # missing (not only on a clash), so a GPU's series keeps its labels when a second such GPU appears.
+    base = str(index) if index is not None else uuid or ""
     return f"{base}/{mig_instance}" if mig_instance else base
 
 
@@ -67,10 +80,18 @@ def gpu_metrics(ctx: PartContext) -> Samples:
     """The six spendscope_gpu_* gauges from each GPU's latest recent sample."""
     host_labels: Callable[[str], tuple[str, str]] = ctx.found.get("labels", lambda _host: ("", ""))
     out: Samples = defaultdict(list)
+    seen: set[tuple[str, ...]] = set()
+    # Rows come best source first, then newest: on a label clash (one GPU reported with its UUID by one source
+    # and without by another, or a GPU swapped in under the same index) the first is kept, since a repeated
+    # series would make Prometheus reject the whole scrape.
     for r in ctx.warehouse.query(_GPU_SQL, _window(ctx)).to_pylist():
         host = r["host"] or ""
         platform, cluster = host_labels(host)
-        labels = (host, gpu_label(r["gpu_index"], r["mig_instance"]), r["gpu_model"] or "", platform, cluster)
+        gpu = gpu_label(r["gpu_index"], r["mig_instance"], r["gpu_uuid"])
+        labels = (host, gpu, r["gpu_model"] or "", platform, cluster)
+        if labels in seen:
+            continue
+        seen.add(labels)
         util = r["gpu_util_ratio"] if r["gpu_util_ratio"] is not None else r["gr_engine_active_ratio"]
         if util is not None:
             out["spendscope_gpu_utilization_ratio"].append((labels, util))

@@ -19,7 +19,7 @@ from exporters.warehouse.schema.telemetry import INVENTORY
 from spendscope.demo.export_row import global_name, vm_name
 from spendscope.demo.fleet import GKE_CLUSTER, REGION, ZONE, Node
 from spendscope.demo.plan import Plan, Run, dbu_price, node_hourly
-from spendscope.demo.telemetry_hosts import A100_MODEL, H100_MODEL, node_of, platform_of
+from spendscope.demo.telemetry_hosts import node_of, platform_of
 from spendscope.demo.workspace import DBX, DBX_WORKSPACE
 
 MINUTE = dt.timedelta(minutes=1)
@@ -81,7 +81,8 @@ def inventory(plan: Plan, days: list[dt.date], source: str = "demo") -> pa.Table
                 "driver_machine_type": node.machine.name if c else None,
                 "nodes": size,
                 "gpus_per_node": gpus,
-                "gpu_model": (A100_MODEL if node.machine.name.startswith("a2") else H100_MODEL) if gpus else None,
+                # the family, as the inventory collector and focus_costs.x_GpuModel store it
+                "gpu_model": ("A100" if node.machine.name.startswith("a2") else "H100") if gpus else None,
                 "gpu_count": gpus * size,
                 "is_spot": spot,
                 "autotermination_minutes": (0 if c.product == "ALL_PURPOSE" else None) if c else None,

@@ -23,7 +23,7 @@ EARLIER_THIS_MONTH = dt.datetime(2026, 11, 5, 20, tzinfo=dt.UTC)
 H100 = "NVIDIA H100 80GB HBM3"
 
 
-def gpu_row(host: str, index: int, ts: dt.datetime, util: float, **extra: Any) -> dict[str, Any]:
+def gpu_row(host: str, index: int, ts: dt.datetime, util: float | None, **extra: Any) -> dict[str, Any]:
     return {
         "ts": ts, "host": host, "gpu_index": index, "gpu_uuid": f"GPU-{host}-{index}", "gpu_model": H100,
         "mig_instance": None, "source": "dcgm", "gpu_util_ratio": util, "gr_engine_active_ratio": util,
@@ -101,7 +101,8 @@ def fake_health() -> Mapping[str, JobHealth]:
 
 
 def fake_unit_economics(wh: Any, since: dt.date, until: dt.date, tz: str) -> pa.Table:
-    """Stands in for spendscope.economics.unit_economics where that module is absent (same columns)."""
+    """Fixed ratios in spendscope.economics.unit_economics' columns, so a test controls what is exported (the real
+    function is checked against demo data in test_economics.py)."""
     return pa.Table.from_pylist(
         [{"day": since, "platform": "gce", "gpu_hours": 48.0, "busy_gpu_hours": 24.0, "idle_gpu_hours": 24.0,
           "gpu_cost_usd": 96.0, "cost_per_gpu_hour_usd": 2.0, "cost_per_busy_gpu_hour_usd": 4.0, "idle_cost_usd": 48.0}]

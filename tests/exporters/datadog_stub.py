@@ -28,6 +28,7 @@ class Recorded:
     wire_bytes: int  # the body as sent (compressed or not)
     body_bytes: int  # decompressed
     json: Any
+    status: int = 0  # what the stub answered
 
 
 def series_problems(body: Any) -> list[str]:
@@ -63,13 +64,16 @@ class DatadogStub:
     def queue(self, path: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         self.queued[path].append((status, body, headers or {}))
 
-    def series(self) -> list[dict[str, Any]]:
-        return [s for r in self.requests if r.path == "/api/v2/series" for s in r.json["series"]]
+    def series(self, accepted_only: bool = False) -> list[dict[str, Any]]:
+        reqs = [r for r in self.requests if r.path == "/api/v2/series" and (r.status == 202 or not accepted_only)]
+        return [s for r in reqs for s in r.json["series"]]
 
     def start(self) -> DatadogStub:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
+            recorded: Recorded | None = None
+
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 enc = self.headers.get("Content-Encoding")
@@ -82,7 +86,8 @@ class DatadogStub:
                 else:
                     return self.answer(415, {"errors": [f"unsupported encoding {enc}"]})
                 body = json.loads(data)
-                stub.requests.append(Recorded("POST", self.path, dict(self.headers), len(raw), len(data), body))
+                self.recorded = Recorded("POST", self.path, dict(self.headers), len(raw), len(data), body)
+                stub.requests.append(self.recorded)
                 if self.headers.get("DD-API-KEY") != API_KEY:
                     return self.answer(403, {"errors": ["Forbidden"]})
                 if self.path == "/api/v2/series":
@@ -104,6 +109,8 @@ class DatadogStub:
 
             def answer(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 out = json.dumps(body).encode()
+                if self.recorded is not None:
+                    self.recorded.status = status
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(out)))

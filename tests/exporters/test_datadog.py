@@ -13,7 +13,7 @@ import pytest
 
 from exporters.datadog import DatadogExporter, Event
 from exporters.datadog.series import MAX_COMPRESSED_BYTES, MAX_UNCOMPRESSED_BYTES, datadog_name
-from exporters.prometheus.snapshot import Snapshot, SnapshotBuilder, assemble
+from exporters.prometheus.snapshot import Samples, Snapshot, SnapshotBuilder, assemble
 from spendscope.config import Settings
 from spendscope.errors import ConfigError, SourceError
 from spendscope.scheduler import JobHealth
@@ -86,6 +86,51 @@ def test_counters_are_sent_as_count_deltas_between_pushes(
                      "points": [{"timestamp": 1060, "value": 2.0}], "tags": ["collector:focus"]}]  # fmt: skip
 
 
+def test_an_increase_in_a_failed_push_is_sent_by_the_next_one(
+    settings: Settings, stub: DatadogStub, builder: SnapshotBuilder
+) -> None:
+    health = {"focus": JobHealth(up=True, runs=3)}
+    builder.health = lambda: health
+    clock = iter([1000.0, 1060.0, 1120.0])
+    exp = DatadogExporter(
+        dd_settings(settings, api_url=stub.url), builder.build, environ=ENV, clock=lambda: next(clock),
+        sleep=lambda _s: None, max_retries=0,
+    )  # fmt: skip
+    exp.push()  # first sight: the baseline is 3
+    health["focus"] = JobHealth(up=True, runs=5)
+    stub.queue("/api/v2/series", 503, {"errors": ["unavailable"]})
+    with pytest.raises(SourceError):
+        exp.push()
+    health["focus"] = JobHealth(up=True, runs=6)
+    exp.push()
+    runs = [s for s in stub.series(accepted_only=True) if s["metric"] == "spendscope.collector_runs.count"]
+    # 6 - 3, over the 120 s since the baseline: the failed push's +2 is not lost.
+    assert [(s["points"][0]["value"], s["interval"]) for s in runs] == [(3.0, 120)]
+
+
+def counter_snapshot(value: float) -> Snapshot:
+    """300 counter series: enough for several requests under a 10 kB limit."""
+    return assemble({"spendscope_collector_runs_total": [((f"job-{i:03d}",), value + i) for i in range(300)]}, NOW)
+
+
+def test_a_push_that_fails_half_way_resends_only_what_was_not_accepted(settings: Settings, stub: DatadogStub) -> None:
+    snaps = iter([counter_snapshot(10), counter_snapshot(11), counter_snapshot(12)])
+    exp, _ = make(settings, stub, lambda: next(snaps), max_retries=0, max_uncompressed_bytes=10_000)
+    exp.push()  # baselines only
+    stub.queue("/api/v2/series", 202, {"errors": []})
+    stub.queue("/api/v2/series", 503, {"errors": ["unavailable"]})
+    with pytest.raises(SourceError):
+        exp.push()  # the first request is accepted, the second fails and the rest are not sent
+    accepted_in_failed_push = len(stub.series(accepted_only=True))
+    assert 0 < accepted_in_failed_push < 300
+    exp.push()
+    sent: dict[tuple[str, ...], float] = {}
+    for s in stub.series(accepted_only=True):
+        sent[tuple(s["tags"])] = sent.get(tuple(s["tags"]), 0.0) + s["points"][0]["value"]
+    # Every counter went up by 2 since the baseline; what Datadog accepted sums to exactly that, once.
+    assert len(sent) == 300 and set(sent.values()) == {2.0}
+
+
 def test_429_then_202_is_retried_with_the_rate_limit_reset(
     settings: Settings, stub: DatadogStub, builder: SnapshotBuilder
 ) -> None:
@@ -151,7 +196,7 @@ def test_default_limits_are_the_documented_ones_and_hold_for_a_fleet(settings: S
     from exporters.datadog.series import batches, payload_bytes, to_series
 
     assert (MAX_COMPRESSED_BYTES, MAX_UNCOMPRESSED_BYTES) == (512_000, 5_242_880)
-    series = to_series(big_snapshot(768), 1, ["env:prod"], {}, None)  # 6,144 GPUs: 36,864 series, ~10 MB
+    series = to_series(big_snapshot(768), 1, ["env:prod"], {}).series  # 6,144 GPUs: 36,864 series, ~10 MB
     parts = list(batches(series))
     assert len(parts) >= 2 and sum(map(len, parts)) == len(series)
     for p in parts:
@@ -206,7 +251,7 @@ def test_datadog_names_follow_the_openmetrics_check() -> None:
 
 
 def test_nan_values_are_not_sent(settings: Settings, stub: DatadogStub) -> None:
-    samples = {"spendscope_exporter_snapshot_duration_seconds": [((), float("nan"))],
+    samples: Samples = {"spendscope_exporter_snapshot_duration_seconds": [((), float("nan"))],
                "spendscope_exporter_snapshot_timestamp_seconds": [((), 5.0)]}  # fmt: skip
     snap = assemble(samples, dt.datetime.now(dt.UTC))
     exp, _ = make(settings, stub, lambda: snap)

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def query(base: str, expr: str) -> dict[tuple[tuple[str, str], ...], float]:
 
 
 @pytest.fixture
-def exporter(settings: Settings, seeded: DuckDbLake) -> PrometheusExporter:
+def exporter(settings: Settings, seeded: DuckDbLake) -> Iterator[PrometheusExporter]:
     s = Settings.model_validate({**settings.model_dump(exclude_unset=True), "exporters": {"prometheus": {"port": 0}}})
     exp = PrometheusExporter(
         s, seeded, fake_health, clock=fixed_clock(NOW), collector_names=lambda: COLLECTORS,

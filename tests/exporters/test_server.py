@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -49,7 +50,7 @@ def test_metrics_index_and_404_over_http(settings: Settings, seeded: DuckDbLake)
 
 @pytest.mark.integration
 def test_a_render_error_answers_500_and_the_server_keeps_serving() -> None:
-    calls = iter([RuntimeError("boom"), b"spendscope_x 1\n"])
+    calls: Iterator[Exception | bytes] = iter([RuntimeError("boom"), b"spendscope_x 1\n"])
 
     def render() -> bytes:
         item = next(calls)

@@ -67,3 +67,60 @@ def test_merge_meta_fills_only_missing_fields() -> None:
     assert a is not None and b is not None
     merged = merge_meta(a, b)
     assert merged.driver_version == "550.1" and merged.key() == a.key()
+
+
+def test_node_labels_win_over_the_exporters_hostname_then_the_target_host() -> None:
+    base = {"gpu": "0", "UUID": "GPU-a", "hostname": "dcgm-exporter-wwwjh"}  # the exporter pod's name (formats §3.3)
+    order = [("node", "n1"), ("kubernetes_node", "n2"), ("exported_node", "n3")]
+    for i, (label, value) in enumerate(order):
+        labels = {**base, **dict(order[i:])}
+        assert gpu_meta(labels, "10.0.0.5").host == value, label  # type: ignore[union-attr]
+    assert gpu_meta(base, "10.0.0.5").host == "dcgm-exporter-wwwjh"  # type: ignore[union-attr]
+    assert gpu_meta({"gpu": "0"}, "10.0.0.5").host == "10.0.0.5"  # type: ignore[union-attr]
+
+
+def test_direct_scrape_pod_labels_are_the_workloads() -> None:
+    # Scraped straight from dcgm-exporter, pod/namespace/container exist only for a GPU a workload holds.
+    labels = {"gpu": "2", "UUID": "GPU-63bc", "hostname": "dcgm-exporter-wwwjh", "container": "triton-server",
+              "namespace": "default", "pod": "triton-server-f7cb5d77-95xcf"}  # fmt: skip
+    meta = gpu_meta(labels, "10.8.0.12")
+    assert meta is not None and (meta.namespace, meta.pod, meta.container) == (
+        "default", "triton-server-f7cb5d77-95xcf", "triton-server")  # fmt: skip
+
+
+def test_through_prometheus_exported_labels_are_the_workloads() -> None:
+    # kube-prometheus target labels collided with dcgm-exporter's: the workload's became exported_*.
+    labels = {"gpu": "0", "UUID": "GPU-a", "job": "nvidia-dcgm-exporter", "instance": "10.8.0.12:9400",
+              "pod": "nvidia-dcgm-exporter-7xk2p", "namespace": "gpu-operator", "container": "nvidia-dcgm-exporter",
+              "exported_pod": "llm-0", "exported_namespace": "research", "exported_container": "trainer"}  # fmt: skip
+    meta = gpu_meta(labels, "10.8.0.12", via_prometheus=True)
+    assert meta is not None and (meta.namespace, meta.pod, meta.container) == ("research", "llm-0", "trainer")
+
+
+def test_through_prometheus_the_exporters_own_pod_leaves_the_gpu_unattributed() -> None:
+    target = {"gpu": "0", "UUID": "GPU-a", "namespace": "gpu-operator", "container": "nvidia-dcgm-exporter"}
+    cases = [
+        {"job": "nvidia-dcgm-exporter", "pod": "nvidia-dcgm-exporter-7xk2p"},  # a name with dcgm in it
+        {"job": "gpu-metrics", "pod": "gpu-metrics-5d9c8"},  # a pod of the scraped job
+        {"job": "node-gpu", "pod": "exporter-x1", "instance": "exporter-x1:9400"},  # the target itself (GMP)
+        {"job": "node-gpu", "pod": "exporter-x2", "Hostname": "exporter-x2"},  # dcgm's hostname is its pod
+    ]
+    for case in cases:
+        meta = gpu_meta({**target, **case}, (case.get("instance") or "10.8.0.12").split(":")[0], via_prometheus=True)
+        assert meta is not None and (meta.namespace, meta.pod, meta.container) == (None, None, None), case
+    # GMP adds no pod target label: a pod that is not the exporter's is dcgm-exporter's workload pod.
+    gmp = {
+        "gpu": "0",
+        "UUID": "GPU-a",
+        "job": "dcgm-exporter",
+        "instance": "dcgm-exporter-wwwjh:metrics",
+        "namespace": "gpu-operator",
+        "exported_namespace": "research",
+        "pod": "llm-0",
+        "container": "trainer",
+    }
+    meta = gpu_meta(gmp, "dcgm-exporter-wwwjh", via_prometheus=True)
+    assert meta is not None and (meta.namespace, meta.pod, meta.container) == ("research", "llm-0", "trainer")
+    # The same labels scraped directly are dcgm-exporter's own: kept as they are.
+    direct = gpu_meta({**target, **cases[0]}, "10.8.0.12")
+    assert direct is not None and direct.pod == "nvidia-dcgm-exporter-7xk2p"

@@ -46,8 +46,8 @@ ANSWERS: dict[str, tuple[str, str]] = {
     "clocks.mem": ("clocks.current.memory [MHz]", "2619 MHz"),
     "clocks_event_reasons.active": ("clocks_event_reasons.active", "0x0000000000000004"),
     "clocks_throttle_reasons.active": ("clocks_throttle_reasons.active", "0x0000000000000004"),
-    "ecc.errors.corrected.volatile.total": ("ecc.errors.corrected.volatile.total", "0"),
-    "ecc.errors.uncorrected.volatile.total": ("ecc.errors.uncorrected.volatile.total", "0"),
+    "ecc.errors.corrected.aggregate.total": ("ecc.errors.corrected.aggregate.total", "1{i}"),
+    "ecc.errors.uncorrected.aggregate.total": ("ecc.errors.uncorrected.aggregate.total", "0"),
     "retired_pages.single_bit_ecc.count": ("retired_pages.single_bit_ecc.count", "[N/A]"),
     "retired_pages.double_bit.count": ("retired_pages.double_bit.count", "[N/A]"),
     "remapped_rows.correctable": ("remapped_rows.correctable", "2"),
@@ -163,8 +163,9 @@ def test_daemon_paths_set_a_broken_file_aside_and_skip_unchanged_files(ctx: RunC
     q = first[1]
     assert isinstance(q, Quarantined) and "missing required column(s): uuid" in q.reason
     assert list(collector.collect(ctx)) == []  # nothing changed since
-    (tmp_path / "mig-h100.csv").write_text((SMI / "mig-h100.csv").read_text() + "\n")
-    assert [type(i).__name__ for i in collector.collect(ctx)] == ["Batch"]
+    with (tmp_path / "no-uuid.csv").open("a") as fh:  # the broken file grows: still set aside, not re-reported
+        fh.write("2026/11/20 12:00:30.000, 0, NVIDIA H100 80GB HBM3, 13 %\n")
+    assert list(collector.collect(ctx)) == []
 
 
 def test_live_mode_queries_the_fixed_field_list_and_appends(ctx: RunContext) -> None:
@@ -182,6 +183,7 @@ def test_live_mode_queries_the_fixed_field_list_and_appends(ctx: RunContext) -> 
     assert r["gpu_util_ratio"] == pytest.approx(0.93) and r["power_watts"] == pytest.approx(693.25)
     assert r["sm_clock_hz"] == 1980e6 and r["fb_reserved_bytes"] == 593 * MIB and r["throttle_reasons"] == 4
     assert (r["remapped_rows_correctable_total"], r["row_remap_failure"]) == (2, 0)
+    assert (r["ecc_sbe_total"], r["ecc_dbe_total"]) == (13, 0)  # the aggregate (lifetime) counts are queried
 
 
 def test_live_mode_falls_back_to_the_older_field_list_once(ctx: RunContext) -> None:

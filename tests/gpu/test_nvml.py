@@ -334,7 +334,7 @@ def test_eight_h100s_are_read_in_base_units(cfg: NvmlConfig, ctx: RunContext) ->
     assert (r["gpu_temp_celsius"], r["memory_temp_celsius"]) == (61, 71)
     assert (r["sm_clock_hz"], r["mem_clock_hz"]) == (1.98e9, 2.619e9)
     assert r["throttle_reasons"] == 4
-    assert (r["ecc_sbe_total"], r["ecc_dbe_total"]) == (2, 0)  # volatile counters
+    assert (r["ecc_sbe_total"], r["ecc_dbe_total"]) == (102, 100)  # aggregate (lifetime), as dcgm and nvidia-smi
     assert r["retired_pages_total"] == 2
     assert (r["remapped_rows_correctable_total"], r["remapped_rows_uncorrectable_total"]) == (1, 0)
     assert r["row_remap_failure"] == 0
@@ -366,19 +366,19 @@ def test_unsupported_or_forbidden_calls_leave_only_their_columns_null(cfg: NvmlC
     assert bad["energy_joules_total"] == ok["energy_joules_total"]
 
 
-def test_ecc_falls_back_to_aggregate_where_volatile_is_not_given(cfg: NvmlConfig, ctx: RunContext) -> None:
+def test_ecc_falls_back_to_volatile_where_aggregate_is_not_given(cfg: NvmlConfig, ctx: RunContext) -> None:
     fake = FakeNvml(h100s(1))
     mod = fake.module()
     counts = fake.nvmlDeviceGetTotalEccErrors
 
     def ecc(handle: Any, errorType: int, counterType: int) -> int:
-        if counterType == real.NVML_VOLATILE_ECC:
+        if counterType == real.NVML_AGGREGATE_ECC:
             raise nvml_error(real.NVML_ERROR_NOT_SUPPORTED)
         return counts(handle, errorType, counterType)
 
     setattr(mod, "nvmlDeviceGetTotalEccErrors", ecc)  # noqa: B010 (a module attribute mypy cannot see)
     (r,) = collect(NvmlCollector(cfg, nvml=mod), ctx)
-    assert (r["ecc_sbe_total"], r["ecc_dbe_total"]) == (102, 100)
+    assert (r["ecc_sbe_total"], r["ecc_dbe_total"]) == (2, 0)
 
 
 def test_throttle_reasons_fall_back_to_the_older_call(cfg: NvmlConfig, ctx: RunContext) -> None:
@@ -404,8 +404,26 @@ def test_mig_devices_are_separate_rows_with_null_utilization(cfg: NvmlConfig, ct
         assert m["gpu_util_ratio"] is None and m["mem_copy_util_ratio"] is None
         assert m["pci_bus_id"] == whole["pci_bus_id"] and m["host"] == "a3-node-07"
         assert m["power_watts"] is None  # a MIG device has no power reading of its own
-    assert mig1["gpu_uuid"].startswith("MIG-") and mig1["fb_used_bytes"] == 12000 * MIB
+    assert mig1["fb_used_bytes"] == 12000 * MIB
     assert mig2["fb_used_bytes"] == 0 and mig2["fb_free_bytes"] == 40192 * MIB
+
+
+def test_mig_rows_carry_the_parent_gpu_uuid_and_instance_id_as_dcgm_exporter_does(
+    cfg: NvmlConfig, ctx: RunContext
+) -> None:
+    migs: list[FakeMig | None] = [
+        FakeMig("MIG-1f0a3c52-8c55-5d43-9d8e-3a0b9f1d2c01", 7, "1g.10gb", 0, 9856 * MIB),
+        FakeMig("MIG-1f0a3c52-8c55-5d43-9d8e-3a0b9f1d2c02", 8, "1g.10gb", 0, 9856 * MIB),
+    ]
+    fake = FakeNvml(h100s(1, gpu0={"mig": migs}))
+    whole, mig7, mig8 = collect(NvmlCollector(cfg, nvml=fake.module()), ctx)
+    parent = fake.gpus[0].uuid
+    assert whole["gpu_uuid"] == parent and whole["mig_instance"] is None
+    # dcgm-exporter labels the same instances UUID="GPU-…" (the parent), GPU_I_ID="7", GPU_I_PROFILE="1g.10gb".
+    assert [(m["gpu_uuid"], m["mig_instance"], m["mig_profile"]) for m in (mig7, mig8)] == [
+        (parent, "7", "1g.10gb"),
+        (parent, "8", "1g.10gb"),
+    ]
 
 
 def test_xid_events_are_counted_across_cycles(cfg: NvmlConfig, ctx: RunContext) -> None:

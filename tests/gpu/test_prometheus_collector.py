@@ -35,9 +35,13 @@ NOW = dt.datetime(2026, 11, 20, 12, 7, 30, tzinfo=dt.UTC)
 SELECTOR = 'cluster="gpu-prod"'
 MIB = 1048576
 
+# kube-prometheus ServiceMonitor target labels (pod, namespace, container of the exporter; the node relabelled
+# from __meta_kubernetes_pod_node_name) on a GPU no workload holds: dcgm-exporter set no pod labels itself.
 PROM_GPU0 = {"__name__": "DCGM_FI_DEV_GPU_UTIL", "gpu": "0", "UUID": "GPU-aaaa", "device": "nvidia0",
-             "modelName": "NVIDIA H100 80GB HBM3", "Hostname": "a3-node-1", "DCGM_FI_DRIVER_VERSION": "535.129.03",
-             "instance": "10.1.0.5:9400", "job": "dcgm-exporter", "cluster": "gpu-prod"}  # fmt: skip
+             "modelName": "NVIDIA H100 80GB HBM3", "Hostname": "nvidia-dcgm-exporter-7xk2p",
+             "DCGM_FI_DRIVER_VERSION": "535.129.03", "instance": "10.1.0.5:9400", "job": "nvidia-dcgm-exporter",
+             "cluster": "gpu-prod", "kubernetes_node": "gke-a3-pool-1-node-1", "namespace": "gpu-operator",
+             "pod": "nvidia-dcgm-exporter-7xk2p", "container": "nvidia-dcgm-exporter"}  # fmt: skip
 GMP_GPU1 = {"__name__": "DCGM_FI_DEV_GPU_UTIL", "gpu": "1", "UUID": "GPU-bbbb", "modelName": "NVIDIA H100 80GB HBM3",
             "instance": "10.1.0.6:9400", "job": "dcgm-exporter", "project_id": "ml-prod", "location": "us-central1",
             "cluster": "gpu-prod", "namespace": "gpu-operator", "exported_namespace": "research", "pod": "llm-0",
@@ -145,10 +149,11 @@ def test_series_become_rows_per_timestamp_and_gpu_in_base_units(ctx: RunContext,
         "SELECT * FROM gpu_samples WHERE ts = TIMESTAMP '2026-11-20 11:20:00+00' ORDER BY gpu_index"
     ).to_pylist()
     g0, g1 = rows
-    assert (g0["host"], g0["gpu_uuid"], g0["driver_version"]) == ("a3-node-1", "GPU-aaaa", "535.129.03")
+    # The node, not dcgm-exporter's hostname (its own pod's name under Kubernetes).
+    assert (g0["host"], g0["gpu_uuid"], g0["driver_version"]) == ("gke-a3-pool-1-node-1", "GPU-aaaa", "535.129.03")
     assert g0["gpu_util_ratio"] == 0.5 and g0["fb_used_bytes"] == 1024 * MIB
     assert g0["power_watts"] is None  # NaN points are skipped, not stored
-    assert g0["pod"] is None and g0["namespace"] is None
+    assert (g0["namespace"], g0["pod"], g0["container"]) == (None, None, None)  # the exporter's pod: no workload
     assert g1["host"] == "10.1.0.6"  # no Hostname label: the instance's host
     assert (g1["namespace"], g1["pod"], g1["container"]) == ("research", "llm-0", "trainer")  # exported_namespace
     assert g1["gpu_util_ratio"] == 0.25 and g1["fb_used_bytes"] is None

@@ -70,13 +70,37 @@ def test_field_list_also_accepts_output_that_has_a_header() -> None:
     assert parse(text, fields=["index", "uuid", "power.draw"], default_ts=NOW).rows[0]["power_watts"] == 100.5
 
 
+NOHEADER_FIELDS = ["timestamp", "index", "uuid", "name", "utilization.gpu", "memory.total", "memory.used",
+                   "power.draw", "clocks.sm", "clocks_throttle_reasons.active"]  # fmt: skip
+
+
+def test_a_header_less_file_is_flagged_not_read_as_a_header_missing_index_and_uuid() -> None:
+    res = parse(read("noheader-nounits.csv"))
+    assert res.headerless and res.rows == [] and res.bad == [] and res.missing == ["index", "uuid"]
+    assert not parse(read("a3-highgpu-8g-0001.csv")).headerless
+
+
+def test_noheader_fields_read_a_header_less_file_and_a_header_wins_where_there_is_one() -> None:
+    res = parse(read("noheader-nounits.csv"), noheader_fields=NOHEADER_FIELDS)
+    assert not res.headerless and res.bad == [] and [r["gpu_index"] for r in res.rows] == [0, 1]
+    with_header = parse(read("mig-h100.csv"), noheader_fields=NOHEADER_FIELDS)
+    assert with_header.bad == [] and with_header.rows[0]["pci_bus_id"] == "00000000:1A:00.0"  # its own header
+
+
+def test_header_lines_are_told_from_data_rows() -> None:
+    assert smi_csv.is_header("timestamp, index, uuid, utilization.gpu [%], clocks_event_reasons.active")
+    assert smi_csv.is_header("\ufeffindex, memory.used [MiB]")
+    assert not smi_csv.is_header("0, GPU-6f3a1c2e-8b4d-4e51-a9c0-1d2e3f4a5b00, 45, Disabled")
+    assert not smi_csv.is_header("NVIDIA H100 80GB HBM3, 0")
+
+
 def test_older_driver_names_and_error_tokens() -> None:
     a, b = parse(read("older-driver.csv")).rows
     assert a["throttle_reasons"] == 0x20 and b["throttle_reasons"] == 1  # clocks_throttle_reasons.active
     assert a["memory_temp_celsius"] is None and b["memory_temp_celsius"] is None  # N/A, [Not Supported]
     assert b["power_watts"] is None  # [Unknown Error]
-    assert (a["ecc_sbe_total"], a["ecc_dbe_total"]) == (3, 0)  # volatile preferred over aggregate
-    assert (b["ecc_sbe_total"], b["ecc_dbe_total"]) == (4, 1)  # [Insufficient Permissions] → aggregate
+    assert (a["ecc_sbe_total"], a["ecc_dbe_total"]) == (17, 0)  # aggregate (lifetime) preferred over volatile
+    assert (b["ecc_sbe_total"], b["ecc_dbe_total"]) == (4, 1)
     assert a["gpu_util_ratio"] == 1.0 and "fb_reserved_bytes" not in a  # not queried: null, not 0
 
 

@@ -116,12 +116,22 @@ def test_a_failing_source_is_reported_and_the_others_land(api: ApiStub, ctx: Run
     assert [q.file for q in summary.quarantined] == [f"gke:{PROJECT}"]
     assert "Forbidden: 403" in summary.quarantined[0].reason and "Permission denied" in summary.quarantined[0].reason
     rows = _latest(ctx)
-    assert not any(k.startswith("gke:") for k in rows)
-    # with GKE not listed, its VMs stay GCE rows (marked with their cluster) rather than vanish
-    node = rows["gce:gke-train-h100-pool-5e2b9c1d-x7k2"]
-    assert node["cluster"] == "train"
+    # with GKE not listed, its node VMs stay rows of their own (not lost), on platform gke as billing has them
+    gke = {k: r for k, r in rows.items() if k.startswith("gke:")}
+    assert sorted(gke) == ["gke:gke-train-h100-pool-5e2b9c1d-q9m4", "gke:gke-train-h100-pool-5e2b9c1d-x7k2"]
+    assert all((r["kind"], r["cluster"]) == ("instance", "train") for r in gke.values())
     got = ctx.warehouse.query("SELECT file, reason FROM quarantine WHERE table_name = 'inventory'").to_pylist()
     assert [g["file"] for g in got] == [f"gke:{PROJECT}"]
+
+
+def test_a_source_that_stays_down_is_reported_once_not_every_run(api: ApiStub, ctx: RunContext) -> None:
+    api.route("GET", GKE_LIST, {"error": {"code": 403, "message": "Permission denied on resource project",
+                                          "status": "PERMISSION_DENIED"}}, GKE_QUERY, status=403)  # fmt: skip
+    collector = _collector(api)  # the daemon keeps one instance across runs
+    reports = [run(collector, ctx).quarantined for _ in range(3)]
+    assert [len(r) for r in reports] == [1, 0, 0]
+    assert collector.last_errors.keys() == {f"gke:{PROJECT}"}  # still known to be down
+    assert run(collector, ctx).rows["inventory"] > 0  # the other sources keep landing
 
 
 def test_every_source_failing_raises_source_error(api: ApiStub, ctx: RunContext) -> None:
@@ -147,7 +157,9 @@ def test_databricks_without_token_is_reported_not_fatal(
     summary = run(collector, ctx)
     assert [q.file for q in summary.quarantined] == ["databricks"]
     assert "DATABRICKS_TOKEN" in summary.quarantined[0].reason
-    assert summary.rows["inventory"] == 6  # 3 GKE pools + 3 GCE VMs: the Databricks VM stays a GCE row
+    assert summary.rows["inventory"] == 6  # 3 GKE pools + 3 VMs: the Databricks VM stays a row of its own…
+    vm = _latest(ctx)["databricks:db-1120-060000-h100ft01-worker-1"]  # …on Databricks, where billing puts its cost
+    assert (vm["kind"], vm["cluster"]) == ("instance", "llm-finetune-h100")
 
 
 def test_host_of_a_gpu_sample_resolves_to_its_item(api: ApiStub, ctx: RunContext) -> None:

@@ -50,8 +50,10 @@ def test_machine_type_gives_gpus_when_the_vm_lists_no_accelerators(api: ApiStub)
 def test_gke_and_databricks_vms_name_their_owner(api: ApiStub) -> None:
     rows = _rows(api)
     node = rows["gke-train-h100-pool-5e2b9c1d-x7k2"]
-    assert gce.owner(node) == ("gke", "train") and node["cluster"] == "train"
-    assert gce.owner(rows["db-1120-060000-h100ft01-worker-1"]) == ("databricks", "1120-060000-h100ft01")
+    assert gce.owner(node) == ("gke", "train") and (node["platform"], node["cluster"]) == ("gke", "train")
+    dbx = rows["db-1120-060000-h100ft01-worker-1"]
+    assert gce.owner(dbx) == ("databricks", "1120-060000-h100ft01")
+    assert (dbx["platform"], dbx["cluster"]) == ("databricks", "llm-finetune-h100")  # its clustername label
     groups = gce.live_members(rows.values())
     assert sorted(groups) == ["databricks:1120-060000-h100ft01", "gke:train"]
     assert len(groups["gke:train"]) == 2

@@ -1,15 +1,11 @@
-"""Host resolution: a GPU sample's host to its inventory item, in Python and in the documented SQL join."""
+"""Host resolution: a GPU sample's host to its inventory item (HostIndex, the one matcher; resolve, one-off)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import pyarrow as pa
-
-from collectors.inventory.hosts import HOST_JOIN_SQL, matches, resolve
-from collectors.inventory.item import new_row, to_table
-from exporters.warehouse.duckdb import DuckDbLake
-from exporters.warehouse.schema.telemetry import GPU_MINUTES
+from collectors.inventory.hosts import HostIndex, matches, resolve
+from collectors.inventory.item import new_row
 
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
 
@@ -44,21 +40,22 @@ def test_resolve_picks_the_most_specific_item() -> None:
     assert resolve(items, "unknown-host") is None
 
 
-def test_host_join_sql_attaches_gpu_minutes_to_the_latest_item(lake: DuckDbLake) -> None:
-    older = new_row(NOW - dt.timedelta(hours=1), "gce", "instance", "t", resource_id="1",
-                    hosts=["a3-train-01"], price_usd_per_hour=10.0)  # fmt: skip
-    lake.append("inventory", to_table([older, *_items()]))
-    minute = dt.datetime(2026, 11, 20, 11, 30, tzinfo=dt.UTC)
-    gpu_rows = [
-        {"minute": minute, "hour": minute.replace(minute=0), "host": h, "gpu_index": 0, "busy": True,
-         "_day": minute.date(), "_source": "test"}
-        for h in ("a3-train-01", "gke-train-h100-pool-5e2b9c1d-x7k2", "lonely-host")
-    ]  # fmt: skip
-    lake.append("gpu_minutes", pa.Table.from_pylist(gpu_rows, schema=GPU_MINUTES))
-    got = lake.query(HOST_JOIN_SQL, {"now": NOW, "since": minute}).to_pylist()
-    by_host = {r["host"]: (r["platform"], r["resource_id"], r["price_usd_per_hour"]) for r in got}
-    assert by_host == {
-        "a3-train-01": ("gce", "1", 88.0),  # the latest snapshot's price, not the older one
-        "gke-train-h100-pool-5e2b9c1d-x7k2": ("gke", "pool", 120.0),  # the longer pattern wins
-        "lonely-host": (None, None, None),
-    }
+def test_a_fqdn_matches_its_instance_by_short_name_before_any_pattern() -> None:
+    index = HostIndex([*_items(), new_row(NOW, "gke", "node_pool", "t", resource_id="a3-pool", hosts=["a3-*"])])
+    hit = index.lookup("a3-train-01.us-central1-a.c.ml-prod-4821.internal")
+    assert hit is not None and hit["resource_id"] == "1"  # the exact short name, not the broader pattern
+    other = index.lookup("a3-other-07.c.ml-prod-4821.internal")
+    assert other is not None and other["resource_id"] == "a3-pool"  # no exact name: the pattern
+
+
+def test_an_ip_address_is_matched_whole_never_by_its_first_octet() -> None:
+    index = HostIndex([new_row(NOW, "gce", "instance", "t", resource_id="odd", hosts=["10"]), *_items()])
+    hit = index.lookup("10.128.0.7")
+    assert hit is not None and hit["resource_id"] == "1"
+    assert index.lookup("10.9.9.9") is None  # "10" is no name of 10.9.9.9
+
+
+def test_empty_hosts_and_bare_patterns_claim_nothing() -> None:
+    index = HostIndex([new_row(NOW, "gce", "instance", "t", resource_id="x", hosts=["", "*"])])
+    assert index.lookup("anything") is None and index.lookup("") is None and index.lookup(None) is None
+    assert not index

@@ -133,6 +133,19 @@ def test_cli_targets_override_config_and_partial_failure_is_reported(settings, l
 
 
 @pytest.mark.integration
+def test_cli_target_samples_only_that_target_not_this_hosts_interfaces(settings, lake):
+    def psutil_must_not_run() -> dict:
+        raise AssertionError("local interfaces sampled although --target was given")
+
+    with serve({"/good": [SCRAPE_1]}) as stub:
+        collector = NetworkCollector(NetworkConfig(local=True), net_io=psutil_must_not_run)
+        summary = ingest.run(collector, make_ctx(settings, lake, StepClock(T0), targets=[stub.url("/good")]))
+    assert summary.rows == {"net_samples": 4}
+    sources = lake.query("SELECT DISTINCT source FROM net_samples").column("source").to_pylist()
+    assert sources == ["node_exporter"]
+
+
+@pytest.mark.integration
 def test_all_targets_down_with_local_disabled_is_a_source_error(settings, lake):
     with serve({"/broken": []}) as stub:
         collector = NetworkCollector(remote(targets=[stub.url("/broken")]))

@@ -13,7 +13,8 @@ Day D (2026-11-18):
               by the inventory's node-name prefix).
   databricks  llm-finetune (workload=training): its GCE VM 1 hour (GPU 50.00, core 10.00) + 38 DBU × 0.15
               = 5.70 → gpu_hours 8, cost 65.70; a serverless SQL warehouse (no GPU) is not GPU cost.
-              Telemetry: 8 GPUs × 60 min, none busy (host by the cluster-id name rule).
+              Its VM carries Databricks' default tags as GCE labels (vendor=databricks, clusterid, …).
+              Telemetry: 8 GPUs × 60 min, none busy (host matched by the cluster's `<cluster id>-*` pattern).
 Day D+1: only the GCE VM's billing, no telemetry.  Day D+2: only telemetry (GCE, 4 GPUs × 30 min, all busy).
 """
 
@@ -31,7 +32,8 @@ from tests.telemetry.helpers import minute_rows, write_minutes
 D = dt.date(2026, 11, 18)
 TZ = "America/Los_Angeles"
 GKE_NODE = "gke-ml-gke-prod-h100-ondemand-5e0a93f2-ab12"
-DBX_HOST = "0921-040211-llmft7a2-10-128-0-5"
+DBX_CLUSTER = "0921-040211-llmft7a2"
+DBX_HOST = f"{DBX_CLUSTER}-10-128-0-5"
 H100, CORE, RAM = "Nvidia H100 80GB GPU running in Americas", "A3 Instance Core running in Americas", "A3 Instance Ram"
 
 
@@ -76,7 +78,7 @@ def _vm(
 def billing_rows() -> list[dict[str, Any]]:
     train = _kv(team="ml-research", workload="training")
     gke = _kv(goog_k8s_cluster_name="ml-gke-prod", goog_k8s_node_pool_name="h100-ondemand", workload="batch")
-    dbx = _kv(databricks_cluster_id="0921-040211-llmft7a2", databricks_cluster_name="llm-finetune", workload="training")
+    dbx = _kv(vendor="databricks", clusterid=DBX_CLUSTER, clustername="llm-finetune", workload="training")
     return [
         *_vm(_t(D, 18), "a3-train-01", train, 73.6, 7.0, 3.0),
         *_vm(_t(D, 19), "a3-train-01", train, 73.6, 7.0, 3.0),
@@ -104,7 +106,7 @@ def seed_billing(wh: Warehouse) -> None:
     wh.append("gcp_billing_export", pa.Table.from_pylist(billing_rows(), schema=TABLES["gcp_billing_export"].schema))
     jobs, sql = "PREMIUM_JOBS_COMPUTE", "PREMIUM_SERVERLESS_SQL_COMPUTE_US_CENTRAL"
     usage = [
-        _usage(_t(D, 18), jobs, 38.0, {"cluster_id": "0921-040211-llmft7a2", "node_type": "a3-highgpu-8g"},
+        _usage(_t(D, 18), jobs, 38.0, {"cluster_id": DBX_CLUSTER, "node_type": "a3-highgpu-8g"},
                {"workload": "training"}),
         _usage(_t(D, 18), sql, 10.0, {"warehouse_id": "4f9a2c81d0e37b65"}, {"workload": "analytics"}),
     ]  # fmt: skip
@@ -122,6 +124,8 @@ def seed_inventory(wh: Warehouse, observed: dt.datetime) -> None:
         {"platform": "gke", "kind": "node_pool", "resource_id": "ml-gke-prod/h100-ondemand",
          "resource_name": "h100-ondemand", "cluster": "ml-gke-prod",
          "hosts": ["gke-ml-gke-prod-h100-ondemand-5e0a93f2-*"], "gpu_count": 8, "price_usd_per_hour": 45.0},
+        {"platform": "databricks", "kind": "cluster", "resource_id": DBX_CLUSTER, "resource_name": "llm-finetune",
+         "cluster": "llm-finetune", "hosts": [f"{DBX_CLUSTER}-*"], "gpu_count": 8, "price_usd_per_hour": 65.7},
     ]  # fmt: skip
     rows = [
         {**i, "observed_at": observed, "state": "RUNNING", "_day": observed.date(), "_source": "seed"} for i in items

@@ -15,7 +15,7 @@ from exporters.warehouse.duckdb import DuckDbLake
 from exporters.warehouse.gpu_rollup import prune_raw, refresh_hours
 from spendscope.economics import idle_now, unit_economics
 from tests.bqemu import running_emulator
-from tests.telemetry.helpers import H10, append_samples, at, minutes, sample
+from tests.telemetry.helpers import H10, append_samples, at, minute_rows, minutes, sample, write_minutes
 from tests.telemetry.seed_economics import TZ, D, seed_all
 from tests.warehouse.conftest import bq_settings
 
@@ -61,3 +61,17 @@ def test_gpu_minutes_refresh_and_prune_on_bigquery(bq: BigQueryWarehouse, tmp_pa
     assert prune_raw(bq, H10.date() + dt.timedelta(days=5), keep_days=3)["gpu_samples"] == 1
     assert bq.query("SELECT COUNT(*) AS n FROM gpu_samples").column("n")[0].as_py() == 0
     assert len(minutes(bq, f"hour = TIMESTAMP '{H10.isoformat()}'")) == 1
+
+
+def test_mig_weight_by_gpu_model_on_bigquery(bq: BigQueryWarehouse, duck: DuckDbLake) -> None:
+    day = D + dt.timedelta(days=6)  # a day of its own, away from the seeded ones
+    start = dt.datetime.combine(day, dt.time(18), dt.UTC)
+    rows = [{**r, "gpu_model": "NVIDIA A30"} for r in minute_rows("a30-1", 1, start, 60, True, mig=("1", "4g.24gb"))]
+    rows += minute_rows("a100-1", 1, start, 60, False, mig=("1", "3g.40gb"))  # no model: 7 slices
+    for wh in (bq, duck):
+        write_minutes(wh, rows)
+    got, want = unit_economics(bq, day, day, TZ).to_pylist(), unit_economics(duck, day, day, TZ).to_pylist()
+    assert [r["telemetry_gpu_hours"] for r in got] == pytest.approx([r["telemetry_gpu_hours"] for r in want])
+    assert got[0]["telemetry_gpu_hours"] == pytest.approx(1.0 + 3 / 7)
+    now = start + dt.timedelta(minutes=60)
+    assert idle_now(bq, now).to_pylist() == idle_now(duck, now).to_pylist()

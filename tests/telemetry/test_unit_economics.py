@@ -13,6 +13,7 @@ from tests.telemetry.helpers import minute_rows, write_minutes
 from tests.telemetry.seed_economics import DBX_HOST, GKE_NODE, TZ, D, seed_all, seed_inventory
 
 approx = pytest.approx
+START = dt.datetime.combine(D, dt.time(18), dt.UTC)  # 10:00 Pacific on D
 NULLS = dict.fromkeys(("busy_gpu_hours", "idle_gpu_hours", "cost_per_busy_gpu_hour_usd", "idle_cost_usd", "busy_ratio"))
 
 
@@ -90,19 +91,73 @@ def test_mig_instances_weigh_their_share_of_a_gpu(lake: DuckDbLake) -> None:
     assert row["telemetry_gpu_hours"] == approx(1.0) and row["busy_ratio"] == approx(3 / 7)
 
 
-def test_host_map_exact_then_prefix_then_name_rule() -> None:
+def _a30(host: str, start: dt.datetime, busy: bool, mig: tuple[str, str]) -> list[dict[str, Any]]:
+    return [{**r, "gpu_model": "NVIDIA A30"} for r in minute_rows(host, 1, start, 60, busy, mig=mig)]
+
+
+def test_an_a30_mig_instance_weighs_its_slices_out_of_four(lake: DuckDbLake) -> None:
+    start = dt.datetime.combine(D, dt.time(18), dt.UTC)
+    write_minutes(lake, [*_a30("a30-whole", start, True, ("1", "4g.24gb")),  # the whole A30 as one instance
+                         *_a30("a30-split", start, True, ("1", "2g.12gb")),
+                         *_a30("a30-split", start, False, ("2", "1g.6gb")),
+                         *_a30("a30-split", start, False, ("3", "1g.6gb"))])  # fmt: skip
+    [row] = unit_economics(lake, D, D, TZ).to_pylist()
+    assert row["telemetry_gpu_hours"] == approx(2.0)  # two A30s, one hour each
+    assert row["busy_ratio"] == approx((1.0 + 0.5) / 2)
+    now = start + dt.timedelta(minutes=60)
+    got = {r["cluster"]: r for r in idle_now(lake, now, 30).to_pylist()}
+    assert got["a30-whole"]["gpus"] == approx(1.0) and got["a30-split"]["gpus"] == approx(1.0)
+    assert got["a30-split"]["idle_gpus"] == approx(0.5)
+
+
+def test_host_map_uses_the_inventory_matcher() -> None:
     hosts = HostMap([
         {"platform": "gke", "resource_id": "pool-a", "hosts": ["gke-prod-a-*"]},
         {"platform": "gke", "resource_id": "pool-ab", "hosts": ["gke-prod-a-b-*"]},
         {"platform": "databricks", "resource_id": "c1", "hosts": ["worker-7"]},
+        {"platform": "gce", "resource_id": "vm1", "hosts": ["a3-train-01"]},
+        {"platform": "gke", "resource_id": "a3-pool", "hosts": ["a3-*"]},
     ])  # fmt: skip
     assert hosts.lookup("gke-prod-a-b-1234").resource_id == "pool-ab"  # the longest prefix wins
     assert hosts.lookup("gke-prod-a-9").resource_id == "pool-a"
     assert hosts.lookup("Worker-7.c.acme.internal").resource_id == "c1"  # case and domain ignored
+    # a FQDN's exact short name beats a pattern matching the whole name (the old map took the pattern)
+    assert hosts.lookup("a3-train-01.us-central1-a.c.acme.internal").resource_id == "vm1"
+
+
+def test_a_host_the_inventory_does_not_know_is_unknown_when_the_inventory_runs() -> None:
+    rows = [{"platform": "gce", "resource_id": "vm1", "hosts": ["a3-train-01"]}]
+    ran = HostMap(rows, days=[D])
+    for host in ("dcgm-exporter-wwwjh", "gke-other-pool-1", DBX_HOST, "a3-train-09"):
+        assert (ran.lookup(host, D).platform, ran.lookup(host, D).resource_id) == ("unknown", None), host
+    assert ran.lookup("a3-train-09", D + dt.timedelta(days=5)).platform == "gce"  # no inventory that day
+
+
+def test_without_inventory_the_name_rule_is_the_fallback() -> None:
+    hosts = HostMap([], days=[])
     assert hosts.lookup("gke-other-pool-1").platform == "gke"
     assert hosts.lookup(DBX_HOST).platform == "databricks"
     assert (hosts.lookup("a3-train-09").platform, hosts.lookup("a3-train-09").resource_id) == ("gce", None)
     assert platform_from_name("0921-040211-llmft7a2-10-0-0-5") == "databricks"
+
+
+def test_unknown_hosts_are_reported_apart_and_leave_the_platform_busy_shares_alone(seeded: DuckDbLake) -> None:
+    # dcgm-exporter without hostNetwork names its pod, not the node: the inventory cannot place it
+    write_minutes(seeded, minute_rows("dcgm-exporter-wwwjh", 4, START, 60, True))
+    rows = _rows(seeded, D, D)
+    assert sorted(p for _, p in rows) == ["databricks", "gce", "gke", "unknown"]
+    _check(rows[(D, "gce")], {"busy_ratio": 0.75, "telemetry_gpu_hours": 8.0})  # as without the pod's minutes
+    unknown = rows[(D, "unknown")]
+    _check(unknown, {"telemetry_gpu_hours": 4.0, "busy_ratio": 1.0})
+    billing = ("gpu_hours", "gpu_cost_usd", "busy_gpu_hours", "idle_gpu_hours", "cost_per_gpu_hour_usd",
+               "cost_per_busy_gpu_hour_usd", "idle_cost_usd", "telemetry_coverage_ratio", "training_hours")  # fmt: skip
+    assert all(unknown[c] is None for c in billing)
+
+
+def test_with_no_inventory_at_all_unknown_hosts_take_the_name_rule(lake: DuckDbLake) -> None:
+    write_minutes(lake, [*minute_rows("a3-lone", 1, START, 60, True), *minute_rows(GKE_NODE, 1, START, 60, False),
+                         *minute_rows(DBX_HOST, 1, START, 60, False)])  # fmt: skip
+    assert sorted(p for _, p in _rows(lake, D, D)) == ["databricks", "gce", "gke"]
 
 
 def test_idle_now_groups_by_inventory_item_and_prices_the_idle_gpus(lake: DuckDbLake) -> None:
@@ -124,5 +179,5 @@ def test_idle_now_groups_by_inventory_item_and_prices_the_idle_gpus(lake: DuckDb
     assert (gke["platform"], gke["idle"], gke["idle_gpus"], gke["hosts"]) == ("gke", False, 7, [GKE_NODE])
     assert gke["idle_cost_usd_per_hour"] == approx(45.0 * 7 / 8)
     assert gke["busy_ratio"] == approx(1 / 240)
-    assert (unknown["platform"], unknown["resource_id"], unknown["idle"]) == ("gce", None, True)
+    assert (unknown["platform"], unknown["resource_id"], unknown["idle"]) == ("unknown", None, True)
     assert unknown["price_usd_per_hour"] is None and unknown["idle_cost_usd_per_hour"] is None

@@ -50,7 +50,7 @@ GPU_METRICS: dict[str, str] = {
     "pcie_replay_total": "count",
     "nvlink_bandwidth_total": "count",  # DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL (counter)
     "throttle_reasons": "bitmask",  # NVML clocks-event reasons / nvidia-smi clocks_throttle_reasons.active
-    "ecc_sbe_total": "count",
+    "ecc_sbe_total": "count",  # and ecc_dbe: aggregate (lifetime) counts; volatile only where a source has none
     "ecc_dbe_total": "count",
     "retired_pages_total": "count",
     "remapped_rows_correctable_total": "count",

@@ -76,8 +76,10 @@ SELECT
   env AS x_Env,
   workload AS x_Workload,
   project.id AS x_Project,
+  -- The label rule of collectors/inventory/owners.py (inventory uses it for VMs; a test holds the two equal):
+  -- Databricks' default tags reach its GCE VMs as labels vendor=databricks, clusterid, … (documented there).
   CASE
-    WHEN HAS_LABEL_PREFIX(labels, 'databricks') THEN 'databricks'
+    WHEN HAS_LABEL_PREFIX(labels, 'databricks') OR LOWER(LABEL_VALUE(labels, 'vendor')) = 'databricks' THEN 'databricks'
     WHEN LABEL_VALUE(labels, 'goog-k8s-cluster-name') IS NOT NULL OR service.description = 'Kubernetes Engine' THEN 'gke'
     WHEN service.description = 'Compute Engine' THEN 'gce'
     ELSE 'other'

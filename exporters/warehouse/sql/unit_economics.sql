@@ -5,8 +5,9 @@
 -- A GPU resource is a ResourceId with at least one GPU charge (x_GpuModel set) that day: a GCE VM or a
 -- GKE node whose GPU SKU is billed, or a Databricks cluster whose node type has GPUs. All of its charges
 -- that day count (GPU, core and RAM SKUs, local SSD, DBUs), since the VM exists for its GPUs. A GPU charge
--- with no ResourceId (a FOCUS file without resources) counts on its own. Databricks' own GCE VMs carry
--- databricks-* labels, so their charges land on platform 'databricks' beside the cluster's DBUs.
+-- with no ResourceId (a FOCUS file without resources) counts on its own. Databricks' own GCE VMs carry its
+-- default tags as labels (vendor=databricks, clusterid, …), so focus_gcp.sql puts their charges on platform
+-- 'databricks' beside the cluster's DBUs (the label rule of collectors/inventory/owners.py).
 -- GPU-hours: x_GpuCount × the charge period, as in cost_daily (NULL where billing gives no GPU count,
 -- e.g. DBU rows: Databricks GPU-hours come from the cluster VMs' GCP charges).
 WITH f AS (
