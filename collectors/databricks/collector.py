@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from collectors import registry
 from collectors.base import Batch, Collector, Item, Quarantined, RunContext
+from collectors.common.state import last_watermark
 from collectors.databricks import parse_files, prices, pull, rows
 from collectors.databricks.cells import CellError
 from collectors.databricks.legacy_csv import legacy_record
@@ -136,10 +137,12 @@ class DatabricksCollector(Collector):
 
     def _late_days(self, runner: StatementRunner, ctx: RunContext, source: str, since: dt.date) -> list[dt.date]:
         """Days before `since` that got rows ingested since the last watermark (late corrections)."""
-        mark = pull.last_watermark(ctx.warehouse, source)
+        mark = last_watermark(ctx.warehouse, source)
         if mark is None:
             return []
-        res = runner.run(pull.LATE_DAYS_SQL, {"mark": (mark.isoformat(), "DATE"), "since": (since.isoformat(), "DATE")})
+        res = runner.run(
+            pull.LATE_DAYS_SQL, {"mark": (mark.date().isoformat(), "DATE"), "since": (since.isoformat(), "DATE")}
+        )
         days = []
         for _, rec, _ in records(res.columns, res.rows):
             if isinstance(rec, dict) and isinstance(rec.get("usage_date"), dt.date):

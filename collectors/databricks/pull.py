@@ -63,13 +63,6 @@ def last_pulled_day(wh: Warehouse, source: str) -> dt.date | None:
         return None
 
 
-def last_watermark(wh: Warehouse, source: str) -> dt.date | None:
-    """The latest ingestion watermark recorded for `source` (as a date), if any."""
-    got = wh.query("SELECT MAX(watermark) AS w FROM ingest_state WHERE source = @source", {"source": source})
-    value = got.column("w")[0].as_py() if got.num_rows else None
-    return value.date() if isinstance(value, dt.datetime) else None
-
-
 def start_day(last: dt.date | None, today: dt.date, trailing_days: int, initial_days: int) -> dt.date:
     """Where the pull starts: trailing days before the last pulled day, else `initial_days` ago."""
     if last is None:

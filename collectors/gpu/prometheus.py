@@ -34,10 +34,10 @@ import httpx
 from collectors import registry
 from collectors.base import Batch, Collector, Item, RunContext
 from collectors.common.prom_api import PromApi
+from collectors.common.state import last_watermark
 from collectors.gpu import prom_auth
 from collectors.gpu.fields import FIELDS, gpu_meta
 from collectors.gpu.rows import GpuRows, store, to_table
-from exporters.warehouse.engine import Warehouse
 from spendscope.config import Settings
 from spendscope.config_telemetry import PrometheusGpuConfig
 from spendscope.errors import ConfigError
@@ -75,12 +75,6 @@ def floor_window(t: dt.datetime) -> dt.datetime:
     """The start of the aligned 15-minute window holding `t` (UTC)."""
     t = t.astimezone(dt.UTC)
     return t.replace(minute=t.minute - t.minute % 15, second=0, microsecond=0)
-
-
-def last_watermark(wh: Warehouse, source: str) -> dt.datetime | None:
-    got = wh.query("SELECT MAX(watermark) AS w FROM ingest_state WHERE source = @source", {"source": source})
-    value = got.column("w")[0].as_py() if got.num_rows else None
-    return value if isinstance(value, dt.datetime) else None
 
 
 def instance_host(labels: dict[str, str]) -> str | None:

@@ -25,7 +25,8 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from collectors.base import Batch, Item, RunContext
-from collectors.workload.rows import TABLE, PullStats, from_millis, last_watermark, row, to_table, unit_for
+from collectors.common.state import last_watermark
+from collectors.workload.rows import TABLE, PullStats, from_millis, row, to_table, unit_for
 from spendscope.errors import SourceError
 
 if TYPE_CHECKING:

@@ -24,7 +24,8 @@ from typing import Any
 
 from collectors.base import Batch, Item, Quarantined, RunContext
 from collectors.common.prom_api import PromApi, RangeResult
-from collectors.workload.rows import TABLE, PullStats, last_watermark, row, to_table, unit_for, utc_days
+from collectors.common.state import last_watermark
+from collectors.workload.rows import TABLE, PullStats, row, to_table, unit_for, utc_days
 from spendscope.config_telemetry import WorkloadQuery
 
 log = logging.getLogger(__name__)

@@ -5,14 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
 from exporters.warehouse.schema.telemetry import WORKLOAD_METRICS
-
-if TYPE_CHECKING:
-    from exporters.warehouse import Warehouse
 
 TABLE = "workload_metrics"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -98,13 +95,3 @@ def utc_days(start: dt.datetime, end: dt.datetime) -> list[dt.date]:
     """Every UTC date from `start` to `end` inclusive."""
     first, last = start.astimezone(dt.UTC).date(), end.astimezone(dt.UTC).date()
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-def last_watermark(wh: Warehouse, source: str, partition: str) -> dt.datetime | None:
-    """The watermark recorded in ingest_state for (source, partition), if any."""
-    got = wh.query(
-        "SELECT MAX(watermark) AS w FROM ingest_state WHERE source = @source AND `partition` = @partition",
-        {"source": source, "partition": partition},
-    )
-    value = got.column("w")[0].as_py() if got.num_rows else None
-    return value if isinstance(value, dt.datetime) else None
