@@ -356,6 +356,15 @@ def up(ctx: click.Context, port: int | None, no_demo: bool) -> None:
     run_stack(_settings(ctx), _warehouse(ctx), port=port, demo=not no_demo)
 
 
+def _register_alert_commands() -> None:
+    from spendscope.cli_alerts import register
+
+    register(cli)
+
+
+_register_alert_commands()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point."""
     try:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from alerts.config import AlertsConfig
 from spendscope.config_base import CollectorBase, Prices, Strict
 from spendscope.config_telemetry import (
     DcgmConfig,
@@ -141,6 +142,7 @@ class Settings(Strict):
     collectors: CollectorsConfig = CollectorsConfig()
     telemetry: TelemetryConfig = TelemetryConfig()
     exporters: ExportersConfig = ExportersConfig()
+    alerts: AlertsConfig = AlertsConfig()
     app: AppConfig = AppConfig()
     source: str | None = Field(default=None, exclude=True)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class Strict(BaseModel):
@@ -30,3 +32,31 @@ def _non_negative(prices: dict[str, float]) -> dict[str, float]:
 
 # A price table (name → USD): every section that takes one validates it the same way.
 Prices = Annotated[dict[str, float], AfterValidator(_non_negative)]
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> object:
+    """'90s', '5m', '2h', '1d', '1h30m' (Prometheus style) or a number of seconds → timedelta."""
+    if isinstance(value, dt.timedelta) or value is None:
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.timedelta(seconds=value)
+    if isinstance(value, str):
+        text = value.strip()
+        parts = re.findall(r"(\d+(?:\.\d+)?)([smhdw])", text)
+        if parts and "".join(n + u for n, u in parts) == text.replace(" ", ""):
+            return dt.timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+        raise ValueError(f"{value!r} is not a duration (e.g. 30s, 5m, 2h, 1d, 1h30m)")
+    return value
+
+
+def _non_negative_duration(value: object) -> object:
+    if isinstance(value, dt.timedelta) and value < dt.timedelta(0):
+        raise ValueError("a duration cannot be negative")
+    return value
+
+
+# A duration field: Prometheus-style text ('5m', '2h') or seconds; never negative.
+Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration), AfterValidator(_non_negative_duration)]

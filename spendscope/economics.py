@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,7 +213,17 @@ def idle_now(wh: Warehouse, now: dt.datetime, window_minutes: int = 30) -> pa.Ta
     gpus = wh.query(
         _IDLE_SQL, {"start": start, "end": end, "dmin": start.date() - _DAY, "dmax": end.date() + _DAY}
     ).to_pylist()
-    hosts = host_map(wh, end.date() - _DAY)
+    rows = idle_groups(gpus, host_map(wh, end.date() - _DAY))
+    return pa.Table.from_pylist(rows, schema=IDLE_NOW)
+
+
+def idle_groups(gpus: Iterable[Mapping[str, Any]], hosts: HostMap) -> list[dict[str, Any]]:
+    """Per-GPU window figures grouped per inventory item: IDLE_NOW rows plus `measured_gpu_minutes`.
+
+    Each GPU row has host, w (its weight: 1, or a MIG instance's share of its GPU), measured_minutes,
+    busy_minutes and last_seen, as _IDLE_SQL computes them; the idle rule passes rows from its own read.
+    `measured_gpu_minutes` is Σ w × measured minutes (how much of the window telemetry covered).
+    """
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for g in gpus:
         item = hosts.lookup(g["host"])
@@ -226,8 +236,7 @@ def idle_now(wh: Warehouse, now: dt.datetime, window_minutes: int = 30) -> pa.Ta
         grp["measured"] += g["w"] * g["measured_minutes"]
         grp["busy"] += g["w"] * g["busy_minutes"]
         grp["last_seen"] = max(grp["last_seen"], g["last_seen"])
-    rows = [_idle_row(grp) for _, grp in sorted(groups.items())]
-    return pa.Table.from_pylist(rows, schema=IDLE_NOW)
+    return [_idle_row(grp) for _, grp in sorted(groups.items())]
 
 
 def _idle_row(grp: dict[str, Any]) -> dict[str, Any]:
@@ -248,6 +257,7 @@ def _idle_row(grp: dict[str, Any]) -> dict[str, Any]:
         "price_usd_per_hour": price,
         "idle_cost_usd_per_hour": None if price is None else price * grp["idle"] / denominator,
         "last_seen": grp["last_seen"],
+        "measured_gpu_minutes": grp["measured"],
     }
 
 

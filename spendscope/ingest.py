@@ -41,7 +41,7 @@ class IngestSummary:
             parts = self.partitions.get(table, 0)
             out.append(f"  {table}: {n} row(s) " + (f"in {parts} partition(s)" if parts else "appended"))
         if self.derived_rows:
-            out.append(f"  cost_daily: {self.derived_rows} rollup row(s) refreshed")
+            out.append(f"  cost_daily: {self.derived_rows} rollup row(s) refreshed (and cost_hourly)")
         if self.quarantined:
             out.append(
                 f"  quarantined: {len(self.quarantined)} row(s) (see: spendscope query "

@@ -1,5 +1,5 @@
 """The daemon (`spendscope run`): apscheduler jobs for every enabled collector, telemetry upkeep, lake upkeep,
-the Datadog push; and the Prometheus exporter's /metrics while it runs.
+the Datadog push, the alert evaluation; and the Prometheus exporter's /metrics while it runs.
 
 Each job is coalesced, never overlaps itself (max_instances=1) and has a misfire grace; a failing job
 is logged and marked down in `health` while every other job goes on. SIGTERM/SIGINT stop it cleanly:
@@ -28,9 +28,10 @@ from exporters.warehouse.engine import Warehouse
 from spendscope import ingest
 from spendscope.clock import Clock, system_clock
 from spendscope.config import Settings
-from spendscope.errors import ConfigError
+from spendscope.errors import ConfigError, SpendscopeError
 
 if TYPE_CHECKING:
+    from alerts.engine import AlertEngine
     from exporters.prometheus import PrometheusExporter
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,14 @@ class Daemon:
         self.exporter = self._prometheus_exporter()
         if settings.exporters.datadog.enabled:
             self.add_job(Job("datadog", self._datadog_push(), settings.exporters.datadog.interval_minutes))
+        self.alerts: AlertEngine | None = None
+        if settings.alerts.enabled:
+            from alerts.engine import AlertEngine
+
+            # Rules load (and fail, with file and line) at start; the first evaluation waits one interval so
+            # the collectors' first runs have landed.
+            self.alerts = AlertEngine.from_settings(settings, warehouse, clock=clock)
+            self.add_job(Job("alerts", self._evaluate_alerts, settings.alerts.interval_minutes, run_at_start=False))
 
     def add_job(self, job: Job) -> None:
         self.jobs[job.name] = job
@@ -125,6 +134,15 @@ class Daemon:
         source = self.exporter or PrometheusExporter(self.settings, self.warehouse, self.health, clock=self.clock)
         exporter = DatadogExporter(self.settings, source.snapshot)
         return lambda: exporter.push().series
+
+    def _evaluate_alerts(self) -> int:
+        """One evaluation; a rule that failed makes the job fail (after every other rule ran and was recorded)."""
+        assert self.alerts is not None
+        result = self.alerts.evaluate(self.health())
+        if result.rule_errors:
+            failed = ", ".join(f"{name} ({error})" for name, error in sorted(result.rule_errors.items()))
+            raise AlertRuleError(f"{len(result.rule_errors)} rule(s) failed: {failed}")
+        return len(result.events)
 
     def _defer_rollup(self, hours: set[dt.datetime]) -> None:
         with self._rollup_lock:
@@ -232,6 +250,8 @@ class Daemon:
             self.exporter.stop()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
+        if self.alerts is not None:
+            self.alerts.close()
         for collector in self.collectors:  # NVML shutdown, HTTP clients: once no job can run any more
             try:
                 collector.close()
@@ -256,7 +276,9 @@ class Daemon:
         self.stopping.set()
 
 
-def _expected(exc: Exception) -> bool:
-    from spendscope.errors import SpendscopeError
+class AlertRuleError(SpendscopeError):
+    """One or more alert rules raised during an evaluation (the others were evaluated and recorded)."""
 
+
+def _expected(exc: Exception) -> bool:
     return isinstance(exc, SpendscopeError)

@@ -1,8 +1,8 @@
 """What the exporters expose: a `Snapshot` of metric families, computed from the warehouse and the daemon's job health.
 
 A snapshot is built at most every `ttl` seconds (`SnapshotCache`), so a scrape only renders memory. Each part
-(costs, GPUs, network, economics, collectors) is computed on its own: one that fails is logged and counted in
-`spendscope_exporter_snapshot_errors_total{part}`, and the others are still served.
+(costs, GPUs, network, economics, budgets, alerts, collectors) is computed on its own: one that fails is logged
+and counted in `spendscope_exporter_snapshot_errors_total{part}`, and the others are still served.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ Samples = dict[str, list[Sample]]  # metric name → samples, label values in th
 HealthProvider = Callable[[], Mapping[str, "JobHealth"]]
 UnitEconomics = Callable[..., "pa.Table"]  # spendscope.economics.unit_economics(wh, since, until, tz)
 
-PARTS = ("costs", "inventory", "gpu", "network", "economics", "collectors")
+PARTS = ("costs", "inventory", "gpu", "network", "economics", "budgets", "alerts", "collectors")
 
 
 @dataclass
@@ -107,7 +107,7 @@ class SnapshotBuilder:
         self.memo: dict[str, Any] = {}
 
     def build(self) -> Snapshot:
-        from exporters.prometheus import costs, health, telemetry, unit_costs
+        from exporters.prometheus import alerting, costs, health, telemetry, unit_costs
 
         started = time.perf_counter()
         ctx = PartContext(
@@ -120,6 +120,8 @@ class SnapshotBuilder:
             "gpu": telemetry.gpu_metrics,
             "network": telemetry.network_metrics,
             "economics": unit_costs.economics_metrics,
+            "budgets": alerting.budget_metrics,
+            "alerts": alerting.alert_metrics,
             "collectors": health.collector_metrics,
         }
         samples: Samples = {}

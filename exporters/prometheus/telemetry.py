@@ -25,7 +25,7 @@ MAX_INTERFACES_PER_HOST = 16
 # Identity and source ranking are gpu_minutes.sql's, so the live series and the rollup agree on what one GPU is.
 _GPU_SQL = """
 SELECT host, gpu_index, gpu_uuid, mig_instance, gpu_model, gpu_util_ratio, gr_engine_active_ratio, fb_used_bytes,
-       power_watts, gpu_temp_celsius, xid_last,
+       fb_free_bytes, fb_reserved_bytes, power_watts, gpu_temp_celsius, xid_last,
        CASE source WHEN 'dcgm' THEN 1 WHEN 'prometheus' THEN 2 WHEN 'nvml' THEN 3 WHEN 'nvidia-smi' THEN 4 ELSE 5 END
          AS source_rank
 FROM gpu_samples
@@ -76,8 +76,17 @@ def is_busy(gr_engine_active: float | None, utilization: float | None, ctx: Part
     return None
 
 
+def memory_total(used: float | None, free: float | None, reserved: float | None) -> float | None:
+    """Framebuffer total as gpu_minutes.sql computes it: used + free + reserved (reserved is often unreported)."""
+    # Without both used and free there is no total. Reserved (the driver's carve-out) is missing from some sources
+    # and counts as 0 then: the total is a little low, never below used, so used / total stays within 0-1.
+    if used is None or free is None:
+        return None
+    return used + free + (reserved or 0.0)
+
+
 def gpu_metrics(ctx: PartContext) -> Samples:
-    """The six spendscope_gpu_* gauges from each GPU's latest recent sample."""
+    """The seven spendscope_gpu_* gauges from each GPU's latest recent sample."""
     host_labels: Callable[[str], tuple[str, str]] = ctx.found.get("labels", lambda _host: ("", ""))
     out: Samples = defaultdict(list)
     seen: set[tuple[str, ...]] = set()
@@ -101,6 +110,9 @@ def gpu_metrics(ctx: PartContext) -> Samples:
         for name, column in GPU_COLUMNS.items():
             if r[column] is not None:
                 out[name].append((labels, r[column]))
+        total = memory_total(r["fb_used_bytes"], r["fb_free_bytes"], r["fb_reserved_bytes"])
+        if total is not None and total > 0:
+            out["spendscope_gpu_memory_total_bytes"].append((labels, total))
     return dict(out)
 
 

@@ -1,7 +1,8 @@
-"""Derived tables, refreshed incrementally after each ingest: the `cost_daily` rollup of focus_costs.
+"""Derived tables, refreshed incrementally after each ingest: the `cost_daily` and `cost_hourly` rollups.
 
 `focus_costs` itself is a view (views.py). After a raw table's partitions are replaced, the rollup rows
-of exactly those partitions are recomputed from the view with one BigQuery-dialect SQL (cost_daily.sql).
+of exactly those partitions are recomputed from the view with one BigQuery-dialect SQL per rollup
+(cost_daily.sql: reporting days and every dimension; cost_hourly.sql: UTC hours of usage, for the spike rule).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from exporters.warehouse.sqltext import load_sql
 from exporters.warehouse.views import SOURCES
 
 log = logging.getLogger(__name__)
+
+# Rollups of focus_costs refreshed per ingested source partition, each from sql/<name>.sql.
+ROLLUPS = ("cost_daily", "cost_hourly")
 
 # Bounds memory and transaction size on big backfills; each chunk's replace is atomic.
 DAYS_PER_REFRESH = 31
@@ -35,29 +39,34 @@ def _params(table: str, days: list[dt.date], tz: str) -> dict[str, object]:
 
 
 def refresh(wh: Warehouse, table: str, days: Iterable[dt.date] | None, tz: str) -> int:
-    """Recompute cost_daily for `days` of raw `table` (all of its days when None); returns rollup rows."""
+    """Recompute the cost rollups for `days` of raw `table` (all of its days when None); returns cost_daily rows."""
     if table == "databricks_list_prices":
         # A price change re-prices every usage row it covers: rebuild all Databricks rows.
         return refresh(wh, "databricks_usage", None, tz)
     if table not in SOURCES:
         return 0
-    sql = load_sql("cost_daily")
+    counts = {rollup: _refresh_rollup(wh, rollup, table, days, tz) for rollup in ROLLUPS}
+    return counts["cost_daily"]
+
+
+def _refresh_rollup(wh: Warehouse, rollup: str, table: str, days: Iterable[dt.date] | None, tz: str) -> int:
+    sql = load_sql(rollup)
     if days is None:
         found = wh.query(f"SELECT DISTINCT _day FROM {table}").column("_day").to_pylist()
         day_list = sorted(d for d in found if d is not None)
         # One replace over the whole source, so rollup rows of vanished days go too.
-        n = wh.replace_from_query("cost_daily", sql, _params(table, day_list, tz), [{"x_SourceTable": table}])
+        n = wh.replace_from_query(rollup, sql, _params(table, day_list, tz), [{"x_SourceTable": table}])
     else:
         day_list = sorted(set(days))
         n = 0
         for i in range(0, len(day_list), DAYS_PER_REFRESH):
             chunk = day_list[i : i + DAYS_PER_REFRESH]
             keys = [{"x_SourceTable": table, "_day": d} for d in chunk]
-            n += wh.replace_from_query("cost_daily", sql, _params(table, chunk, tz), keys)
-    log.info("derived table:cost_daily source:%s days:%s rows:%s", table, len(day_list), n)
+            n += wh.replace_from_query(rollup, sql, _params(table, chunk, tz), keys)
+    log.info("derived table:%s source:%s days:%s rows:%s", rollup, table, len(day_list), n)
     return n
 
 
 def rebuild_all(wh: Warehouse, tz: str) -> int:
-    """Recompute the whole rollup (after the reporting time zone changed, or to repair)."""
+    """Recompute the whole rollups (after the reporting time zone changed, or to repair)."""
     return sum(refresh(wh, table, None, tz) for table in SOURCES)

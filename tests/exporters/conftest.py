@@ -1,19 +1,23 @@
-"""A warehouse seeded with costs, GPU samples and minutes, network samples and inventory (synthetic rows written
-to the telemetry schema), and a health provider with a few jobs: what the exporter tests read."""
+"""A warehouse seeded with costs, GPU samples and minutes, network samples, inventory and alert events (synthetic
+rows written to the telemetry and alert schemas), a budget rule, and a health provider with a few jobs: what the
+exporter tests read."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
 
+from alerts.store import event_row
 from exporters.prometheus.snapshot import SnapshotBuilder
 from exporters.warehouse.duckdb import DuckDbLake
 from spendscope.clock import fixed_clock
 from spendscope.config import Settings
+from spendscope.records import AlertState, Severity, State
 from spendscope.scheduler import JobHealth
 from tests.seed import seed_costs
 
@@ -27,7 +31,8 @@ def gpu_row(host: str, index: int, ts: dt.datetime, util: float | None, **extra:
     return {
         "ts": ts, "host": host, "gpu_index": index, "gpu_uuid": f"GPU-{host}-{index}", "gpu_model": H100,
         "mig_instance": None, "source": "dcgm", "gpu_util_ratio": util, "gr_engine_active_ratio": util,
-        "fb_used_bytes": 40e9, "power_watts": 350.5, "gpu_temp_celsius": 61.0, "xid_last": 0.0,
+        "fb_used_bytes": 40e9, "fb_free_bytes": 39.5e9, "fb_reserved_bytes": 0.5e9, "power_watts": 350.5,
+        "gpu_temp_celsius": 61.0, "xid_last": 0.0,
         "_day": ts.date(), "_source": "test", **extra,
     }  # fmt: skip
 
@@ -42,8 +47,35 @@ COSTS = [
 ]  # fmt: skip
 
 
+# The month budget of team ml: 140 of 200 USD spent by the seeded costs (100 yesterday, 40 earlier this month).
+BUDGET_RULES = [{"name": "ml-monthly", "type": "budget", "period": "month", "scope": {"team": "ml"},
+                 "amount_usd": 200.0, "forecast": True}]  # fmt: skip
+
+
+def alert_state(rule: str, fingerprint: str, state: State, severity: Severity = Severity.warning) -> AlertState:
+    """An alert as the engine keeps it (alerts/store.py writes alert_events rows from these)."""
+    at = NOW - dt.timedelta(minutes=10)
+    labels = {"alertname": "GpuIdle", "rule": rule, "severity": str(severity), "cluster": fingerprint}
+    return AlertState(fingerprint, rule, labels, {"summary": "synthetic"}, severity, state, at, at)
+
+
+def seed_alert_events(wh: DuckDbLake) -> None:
+    """gpu-idle: one alert firing (after pending) and one resolved; ml-monthly: one that fired and resolved."""
+    t0, t1 = NOW - dt.timedelta(minutes=10), NOW - dt.timedelta(minutes=5)
+    rows = [
+        event_row(alert_state("gpu-idle", "a1", State.pending), "pending", t0, 0),
+        event_row(alert_state("gpu-idle", "a1", State.firing), "firing", t1, 0),
+        event_row(alert_state("gpu-idle", "a1", State.firing), "notified", t1, 1, notifier="ops"),
+        event_row(alert_state("gpu-idle", "a2", State.firing), "firing", t0, 1),
+        event_row(alert_state("gpu-idle", "a2", State.resolved), "resolved", t1, 2),
+        event_row(alert_state("ml-monthly", "b1", State.firing, Severity.critical), "firing", t0, 2),
+        event_row(alert_state("ml-monthly", "b1", State.resolved, Severity.critical), "resolved", t1, 3),
+    ]
+    wh.append("alert_events", pa.Table.from_pylist(rows))
+
+
 def seed_all(wh: DuckDbLake) -> None:
-    """Costs for yesterday and earlier this month, 2 hosts × 2 GPUs, one interface, two inventory items."""
+    """Costs for yesterday and earlier this month, 2 hosts × 2 GPUs, one interface, two inventory items, alerts."""
     seed_costs(wh, COSTS)
     old = NOW - dt.timedelta(minutes=30)  # older than the freshness window: must not win over the latest sample
     rows = [
@@ -88,6 +120,7 @@ def seed_all(wh: DuckDbLake) -> None:
             ]
         ),
     )  # fmt: skip
+    seed_alert_events(wh)
 
 
 def fake_health() -> Mapping[str, JobHealth]:
@@ -110,6 +143,19 @@ def fake_unit_economics(wh: Any, since: dt.date, until: dt.date, tz: str) -> pa.
 
 
 COLLECTORS = ["databricks", "focus", "gcp-billing"]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """tests/conftest.py's settings with one budget rule and no rule files (the budget series need a rule)."""
+    return Settings.model_validate(
+        {
+            "home": str(tmp_path / "home"),
+            "warehouse": {"path": str(tmp_path / "lake")},
+            "exporters": {"prometheus": {"port": 0}},
+            "alerts": {"rule_files": [], "rules": BUDGET_RULES},
+        }
+    )
 
 
 @pytest.fixture

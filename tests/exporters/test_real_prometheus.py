@@ -8,12 +8,9 @@ against what the seeded warehouse holds.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -22,30 +19,11 @@ from exporters.prometheus import PrometheusExporter
 from exporters.warehouse.duckdb import DuckDbLake
 from spendscope.clock import fixed_clock
 from spendscope.config import Settings
+from tests.common.servers import free_port, poll, real_server
 from tests.exporters.conftest import COLLECTORS, H100, NOW, fake_health, fake_unit_economics
 
 PROMETHEUS, PROMTOOL = "/usr/bin/prometheus", "/usr/bin/promtool"
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def poll(fn: Any, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            out = fn()
-            if out:
-                return out
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.3)
 
 
 def query(base: str, expr: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -82,15 +60,9 @@ def test_real_prometheus_scrapes_our_values(exporter: PrometheusExporter, tmp_pa
         "scrape_configs:\n  - job_name: spendscope\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{exporter.server.port}']\n"
     )
-    log = (tmp_path / "prometheus.log").open("wb")
-    proc = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        poll(lambda: httpx.get(f"{base}/-/ready", timeout=2).status_code == 200)
+    argv = [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]  # fmt: skip
+    with real_server(argv, tmp_path / "prometheus.log", f"http://127.0.0.1:{port}") as base:
         util = poll(lambda: query(base, "spendscope_gpu_utilization_ratio"))
         labels = (
             ("cluster", "a3-node-1"),
@@ -113,14 +85,6 @@ def test_real_prometheus_scrapes_our_values(exporter: PrometheusExporter, tmp_pa
         targets = httpx.get(f"{base}/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
         assert [t["health"] for t in targets] == ["up"]
         assert targets[0]["lastError"] == ""
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_promtool_check_metrics_finds_no_problem(exporter: PrometheusExporter) -> None:

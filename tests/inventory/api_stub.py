@@ -22,12 +22,13 @@ Query = tuple[tuple[str, str], ...]
 
 @dataclass(frozen=True)
 class Seen:
-    """One request as received: method, path, query pairs (in order) and lower-cased headers."""
+    """One request as received: method, path, query pairs (in order), lower-cased headers and the raw body."""
 
     method: str
     path: str
     query: Query
     headers: dict[str, str] = field(hash=False, compare=False)
+    body: bytes = field(default=b"", hash=False, compare=False)
 
 
 @dataclass
@@ -49,10 +50,10 @@ class ApiStub:
         """(method, path, query) of every request under `path_prefix`, in order."""
         return [(s.method, s.path, s.query) for s in self.seen if s.path.startswith(path_prefix)]
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str]) -> tuple[int, Any]:
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, Any]:
         parts = urlsplit(raw_path)
         query = tuple(parse_qsl(parts.query, keep_blank_values=True))
-        self.seen.append(Seen(method, parts.path, query, headers))
+        self.seen.append(Seen(method, parts.path, query, headers, body))
         key = (method, parts.path, tuple(sorted(query)))
         if key in self.routes:
             return self.routes[key]
@@ -74,10 +75,9 @@ def serve(stub: ApiStub) -> Iterator[ApiStub]:
 
         def _reply(self) -> None:
             n = int(self.headers.get("Content-Length") or 0)
-            if n:
-                self.rfile.read(n)
+            body = self.rfile.read(n) if n else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
-            status, payload = stub.handle(self.command, self.path, headers)
+            status, payload = stub.handle(self.command, self.path, headers, body)
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -85,7 +85,7 @@ def serve(stub: ApiStub) -> Iterator[ApiStub]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = _reply  # http.server dispatches on these names
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _reply  # http.server dispatches on these names
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     stub.url = f"http://127.0.0.1:{server.server_address[1]}"

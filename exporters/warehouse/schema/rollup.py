@@ -44,3 +44,22 @@ COST_DAILY = pa.schema(
         *PROVENANCE,
     ]
 )
+
+# Usage spend per UTC hour (charges of at most an hour, ChargeCategory Usage): what the spike rule compares
+# with the same hour of earlier days. Longer charges (monthly fees, daily FOCUS rows) would be false spikes.
+COST_HOURLY = pa.schema(
+    [
+        pa.field("hour", TS),
+        pa.field("provider", S),
+        pa.field("platform", S),
+        pa.field("service", S),
+        pa.field("team", S),
+        pa.field("project", S),
+        pa.field("billed_cost", F),
+        pa.field("effective_cost", F),
+        pa.field("charges", pa.int64()),
+        pa.field("data_until", TS),
+        pa.field("x_SourceTable", S),
+        *PROVENANCE,
+    ]
+)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from exporters.warehouse.schema import databricks, focus, gcp_billing, rollup, state, telemetry
+from exporters.warehouse.schema import alerts, databricks, focus, gcp_billing, rollup, state, telemetry
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("databricks_list_prices", databricks.DATABRICKS_LIST_PRICES, databricks.LIST_PRICES_REQUIRED),
         TableSpec("focus_import", focus.FOCUS_IMPORT, focus.FOCUS_IMPORT_REQUIRED),
         TableSpec("cost_daily", rollup.COST_DAILY),
+        TableSpec("cost_hourly", rollup.COST_HOURLY),
         TableSpec("ingest_state", state.INGEST_STATE),
         TableSpec("quarantine", state.QUARANTINE),
         TableSpec("gpu_samples", telemetry.GPU_SAMPLES, ("ts",)),
@@ -34,6 +35,9 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("net_samples", telemetry.NET_SAMPLES, ("ts",)),
         TableSpec("inventory", telemetry.INVENTORY, ("observed_at",)),
         TableSpec("workload_metrics", telemetry.WORKLOAD_METRICS, ("ts",)),
+        TableSpec("alert_events", alerts.ALERT_EVENTS, ("at",)),
+        TableSpec("silences", alerts.SILENCES, ("id",)),
+        TableSpec("action_log", alerts.ACTION_LOG, ("at",)),
     )
 }
 

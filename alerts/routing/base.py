@@ -1,0 +1,76 @@
+"""The notifier contract: `Notifier.send(batch)` raises SourceError on failure; the router turns it into `Delivery`s."""
+
+from __future__ import annotations
+
+import abc
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+from alerts.routing.config import NotifierBase
+from spendscope.errors import SourceError
+from spendscope.records import AlertState, Notification, NotificationKind
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of one notification to one notifier; the engine records `record=True` ones in alert_events."""
+
+    notifier: str
+    fingerprint: str
+    kind: NotificationKind
+    ok: bool
+    error: str | None = None
+    record: bool = True  # False for Alertmanager's stateless re-sends
+
+
+class Notifier(abc.ABC):
+    """One configured destination (`[alerts.notifiers.<name>]`); secrets are read from the environment at send time."""
+
+    # Alertmanager keeps alert *state*: it needs every firing alert re-sent while it fires and the resolution
+    # re-sent for a while, and it does its own grouping, repeats and silences.
+    stateless: ClassVar[bool] = False
+    # Auto-shutdown warnings/results are messages for people; a state mirror (Alertmanager) does not take them.
+    takes_actions: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        name: str,
+        config: NotifierBase,
+        external_url: str = "http://localhost:8501",
+        environ: Mapping[str, str] = os.environ,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.external_url = external_url
+        self.environ = environ
+
+    def accepts(self, alert: AlertState) -> bool:
+        """Whether this notifier is told about `alert` at all (email: only immediate severities)."""
+        return True
+
+    @abc.abstractmethod
+    def send(self, notifications: Sequence[Notification]) -> None:
+        """Deliver one batch; raise SourceError (no secrets in the message) when it did not go through."""
+
+    def close(self) -> None:
+        """Release connections (a no-op unless a notifier keeps a client)."""
+        return None
+
+    def secret(self, field: str, env_name: str | None) -> str | None:
+        """The value of the env var named by config field `field`; None when no variable is configured."""
+        if env_name is None:
+            return None
+        value = self.environ.get(env_name, "")
+        if not value:
+            raise SourceError(f"{self.name}: the variable {env_name} ({field}) is not set in the environment")
+        return value
+
+
+def safe_url(url: str) -> str:
+    """scheme://host[:port] of a URL: webhook paths and queries often carry tokens, so errors never show them."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}"
