@@ -65,7 +65,8 @@ def run(collector: Collector, ctx: RunContext, paths: Sequence[str] | None = Non
     summary = IngestSummary(collector=collector.name)
     items: Iterator[Batch | Quarantined] = collector.collect_files(ctx, paths) if paths else collector.collect(ctx)
     touched: dict[str, set[dt.date] | None] = {}
-    gpu_hours: set[dt.datetime] = set()  # UTC hours of the gpu_samples written: their gpu_minutes are redone
+    # UTC hours of the gpu_samples written → their earliest sample: those minutes of gpu_minutes are redone
+    gpu_hours: dict[dt.datetime, dt.datetime] = {}
     try:
         for item in items:
             if isinstance(item, Quarantined):
@@ -95,10 +96,12 @@ def _touch(touched: dict[str, set[dt.date] | None], table: str, days: set[dt.dat
     touched[table] = seen | days if days and seen is not None else None
 
 
-def _derive(ctx: RunContext, touched: dict[str, set[dt.date] | None], gpu_hours: set[dt.datetime] | None = None) -> int:
+def _derive(
+    ctx: RunContext, touched: dict[str, set[dt.date] | None], gpu_hours: dict[dt.datetime, dt.datetime] | None = None
+) -> int:
     if gpu_hours:
         defer = ctx.options.get("defer_rollup")
-        if callable(defer):  # the daemon: its gpu-rollup job refreshes these hours (late ones included)
+        if callable(defer):  # the daemon: its gpu-rollup job refreshes these minutes (late ones included)
             defer(gpu_hours)
         else:
             gpu_rollup.refresh_hours(ctx.warehouse, gpu_hours, ctx.settings.telemetry)

@@ -29,6 +29,7 @@ from spendscope import ingest
 from spendscope.clock import Clock, system_clock
 from spendscope.config import Settings
 from spendscope.errors import ConfigError, SpendscopeError
+from spendscope.memory import release_unused
 
 if TYPE_CHECKING:
     from alerts.engine import AlertEngine
@@ -79,7 +80,9 @@ class Daemon:
         self.clock = clock
         self.stopping = threading.Event()
         # UTC hours of gpu_samples written since the last gpu-rollup run: late and backfilled ones too.
-        self._rollup_hours: set[dt.datetime] = set()
+        # UTC hour → earliest sample written into it since the last gpu-rollup run (late ones too).
+        self._rollup_hours: dict[dt.datetime, dt.datetime] = {}
+        self._rollup_caught_up = False
         self._rollup_lock = threading.Lock()
         if collectors is None:
             registry = load_all()
@@ -144,19 +147,25 @@ class Daemon:
             raise AlertRuleError(f"{len(result.rule_errors)} rule(s) failed: {failed}")
         return len(result.events)
 
-    def _defer_rollup(self, hours: set[dt.datetime]) -> None:
+    def _defer_rollup(self, marks: dict[dt.datetime, dt.datetime]) -> None:
         with self._rollup_lock:
-            self._rollup_hours |= hours
+            gpu_rollup.merge_marks(self._rollup_hours, marks)
 
     def _gpu_rollup(self) -> int:
-        """Refresh the hours collectors wrote since the last run, and the recent ones."""
+        """Catch up once (the hours since the rollup's watermark), then only the minutes written since."""
         with self._rollup_lock:
-            hours, self._rollup_hours = self._rollup_hours, set()
+            marks, self._rollup_hours = self._rollup_hours, {}
+        cfg = self.settings.telemetry
         try:
-            n = gpu_rollup.refresh_hours(self.warehouse, hours, self.settings.telemetry) if hours else 0
-            return n + gpu_rollup.refresh_recent(self.warehouse, self.clock(), telemetry=self.settings.telemetry)
+            # Only the new minutes: a whole-hour recompute every few minutes would read the hour's hundreds of
+            # raw files each time, and DuckDB's memory for that is what set the daemon's RSS (BENCHMARKS.md).
+            n = gpu_rollup.refresh_hours(self.warehouse, marks, cfg, since=marks) if marks else 0
+            if not self._rollup_caught_up:
+                n += gpu_rollup.refresh_recent(self.warehouse, self.clock(), telemetry=cfg)
+                self._rollup_caught_up = True
+            return n
         except BaseException:
-            self._defer_rollup(hours)  # not lost: the next run tries them again
+            self._defer_rollup(marks)  # not lost: the next run tries them again
             raise
 
     def _prune_raw(self) -> int:
@@ -198,6 +207,7 @@ class Daemon:
             return False
         finally:
             job.health.last_duration_s = time.monotonic() - started
+            release_unused()  # what the job freed goes back to the OS: RSS stays flat (spendscope/memory.py)
         if job.health.up is False:
             log.warning("job:%s status:recovered after:%s failure(s)", name, job.health.consecutive_failures)
         job.health.up = True

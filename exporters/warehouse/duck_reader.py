@@ -8,11 +8,12 @@ sees a write that has not committed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import duckdb
 import pyarrow as pa
@@ -27,30 +28,65 @@ log = logging.getLogger(__name__)
 SPILL_DIR = os.path.join(tempfile.gettempdir(), "spendscope-duckdb")
 # DuckDB would otherwise take up to 80% of RAM for its buffer pool; it spills past this instead.
 MEMORY_LIMIT = os.environ.get("SPENDSCOPE_DUCKDB_MEMORY_LIMIT", "1GB")
+# One long-lived database keeps growing outside its buffer pool when its views are re-pointed at new file
+# lists and queried all day (the daemon: a commit every 30 s) — bench/daemon_soak.py measured +25 MB per
+# gpu-rollup, to 443 MB in 30 minutes; a database replaced often stays flat. So the reader retires its
+# database after this many queries and opens a fresh one (about 80 ms); a retired one is closed when the
+# last query still running on it ends.
+RECYCLE_AFTER = int(os.environ.get("SPENDSCOPE_DUCKDB_RECYCLE_AFTER", "50"))
 
 
 class LakeReader:
-    """Owns the DuckDB database; `cursor()` gives a connection whose tables match the latest commits."""
+    """Owns the DuckDB database; `session()` gives a cursor whose tables match the latest commits."""
 
     def __init__(self, snapshot: Callable[[str], DeltaTable | None]) -> None:
         self._snapshot = snapshot
         self._db: duckdb.DuckDBPyConnection | None = None
         self._versions: dict[str, int | None] = {}
+        self._served = 0  # queries the current database has served
+        self._users: dict[int, int] = {}  # id(database) → queries running on it
+        self._retired: dict[int, duckdb.DuckDBPyConnection] = {}
         self._lock = threading.Lock()
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
+    @contextlib.contextmanager
+    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor whose tables match the latest commits, closed (and its database released) on exit."""
         with self._lock:
+            if self._db is not None and self._served >= RECYCLE_AFTER:
+                self._retire(self._db)
             if self._db is None:
-                self._db = self._open()
+                self._db, self._served = self._open(), 0
+                self._versions.clear()
+            db = self._db
             for name, spec in TABLES.items():
-                self._refresh(self._db, name, spec.schema)
-            return self._db.cursor()
+                self._refresh(db, name, spec.schema)
+            self._served += 1
+            self._users[id(db)] = self._users.get(id(db), 0) + 1
+            cursor = db.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+            with self._lock:
+                self._users[id(db)] -= 1
+                if not self._users[id(db)]:
+                    del self._users[id(db)]
+                    retired = self._retired.pop(id(db), None)
+                    if retired is not None:
+                        retired.close()
+
+    def _retire(self, db: duckdb.DuckDBPyConnection) -> None:
+        """Stop handing out `db`; close it now if no query runs on it, else when the last one ends."""
+        self._db = None
+        if self._users.get(id(db)):
+            self._retired[id(db)] = db
+        else:
+            db.close()
 
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
-                self._db.close()
-                self._db = None
+                self._retire(self._db)
                 self._versions.clear()
 
     @staticmethod

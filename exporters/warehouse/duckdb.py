@@ -82,12 +82,9 @@ class DuckDbLake(Warehouse):
         text = to_duckdb(bind(sql, params))
 
         def once() -> int:
-            con = self._connect()
-            try:
+            with self._reader.session() as con:
                 # Streamed from DuckDB into the Delta writer: the derived rows are never all in memory.
                 return self._replace_once(table, con.execute(text).to_arrow_reader(100_000), keys)
-            finally:
-                con.close()
 
         return _retrying(once, table)
 
@@ -112,10 +109,6 @@ class DuckDbLake(Warehouse):
         dt = self._delta(table)
         return None if dt is None else dt.version()
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        """A cursor on the shared read database, its tables at their latest committed versions."""
-        return self._reader.cursor()
-
     def maintain(self) -> int:
         """Compact the small files hourly ingests leave and vacuum unreferenced ones.
 
@@ -139,13 +132,11 @@ class DuckDbLake(Warehouse):
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         text = to_duckdb(bind(sql, params))
-        con = self._connect()
-        try:
-            return con.execute(text).fetch_arrow_table()
-        except duckdb.Error as exc:
-            raise QueryError(f"query failed: {str(exc).splitlines()[0]}") from None
-        finally:
-            con.close()
+        with self._reader.session() as con:
+            try:
+                return con.execute(text).fetch_arrow_table()
+            except duckdb.Error as exc:
+                raise QueryError(f"query failed: {str(exc).splitlines()[0]}") from None
 
 
 def _replace_remote(

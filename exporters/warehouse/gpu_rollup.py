@@ -3,8 +3,9 @@
 An hour of minutes is recomputed whole from the samples with ts in [hour, hour + 1h) and replaces the
 rows keyed `{"_day": day, "hour": hour}` (gpu_minutes.sql), so re-running a refresh, or ingesting the same
 samples twice, never doubles a minute. Two triggers: the ingest runner refreshes the hours a gpu_samples
-batch touched (`tap_hours` watches the batch as it is written), and `refresh_recent` (a daemon job)
-refreshes the hours since the rollup's watermark. Hours are UTC: the reporting time zone only applies
+batch touched (`tap_hours` watches the batch as it is written), and the daemon's gpu-rollup job refreshes
+the minutes its collectors wrote since its last run (`refresh_hours` with `since`) after catching up once
+with `refresh_recent` (the hours since the rollup's watermark). Hours are UTC: the reporting time zone only applies
 when minutes are summed into days (spendscope/economics.py).
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,43 +40,80 @@ def hours_of(data: pa.Table | pa.RecordBatch) -> set[dt.datetime]:
     return {h for h in floored.to_pylist() if h is not None}
 
 
-def tap_hours(data: Data, hours: set[dt.datetime]) -> Data:
-    """`data` unchanged for the writer, adding the hours of its rows to `hours` as they go by.
+def earliest_by_hour(data: pa.Table | pa.RecordBatch) -> dict[dt.datetime, dt.datetime]:
+    """UTC hour (floored) → the earliest `ts` of `data` in it."""
+    if "ts" not in data.schema.names or data.num_rows == 0:
+        return {}
+    ts_type = TABLES["gpu_samples"].schema.field("ts").type
+    ts = data.column("ts") if data.column("ts").type == ts_type else data.column("ts").cast(ts_type)
+    grouped = pa.table({"h": pc.floor_temporal(ts, unit="hour"), "ts": ts}).group_by("h").aggregate([("ts", "min")])
+    return {h: t for h, t in zip(grouped["h"].to_pylist(), grouped["ts_min"].to_pylist(), strict=True) if h is not None}
+
+
+def merge_marks(marks: dict[dt.datetime, dt.datetime], more: dict[dt.datetime, dt.datetime]) -> None:
+    """Fold `more` into `marks`, keeping the earliest sample per hour."""
+    for hour, ts in more.items():
+        marks[hour] = min(ts, marks.get(hour, ts))
+
+
+def tap_hours(data: Data, marks: dict[dt.datetime, dt.datetime]) -> Data:
+    """`data` unchanged for the writer, recording in `marks` each hour of its rows and its earliest sample.
 
     A table is read at once (and stays a table, which the engine may re-read on a write conflict); a
     stream of batches is wrapped, so it is still consumed only once.
     """
     if isinstance(data, pa.Table):
-        hours |= hours_of(data)
+        merge_marks(marks, earliest_by_hour(data))
         return data
 
     def watched(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            hours.update(hours_of(batch))
+            merge_marks(marks, earliest_by_hour(batch))
             yield batch
 
     return watched(data)
 
 
 def _floor_hour(t: dt.datetime) -> dt.datetime:
+    return _floor_minute(t).replace(minute=0)
+
+
+def _floor_minute(t: dt.datetime) -> dt.datetime:
     aware = t if t.tzinfo else t.replace(tzinfo=dt.UTC)
-    return aware.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    return aware.astimezone(dt.UTC).replace(second=0, microsecond=0)
 
 
-def refresh_hours(wh: Warehouse, hours: Iterable[dt.datetime], telemetry: TelemetryConfig | None = None) -> int:
-    """Recompute gpu_minutes for the given UTC hours (one replace per day); returns rows written."""
+def refresh_hours(
+    wh: Warehouse,
+    hours: Iterable[dt.datetime],
+    telemetry: TelemetryConfig | None = None,
+    since: Mapping[dt.datetime, dt.datetime] | None = None,
+) -> int:
+    """Recompute gpu_minutes for the given UTC hours; returns rows written.
+
+    Without `since`, each hour is recomputed whole (one replace per day). With `since` (hour → the earliest
+    sample written into it since the last refresh), only the minutes from that sample's minute on are
+    recomputed and the hour's earlier minutes are kept (one replace per hour): every sample that could
+    change a minute is in the minutes recomputed, so the result is the same as a whole-hour refresh.
+    """
     cfg = telemetry or TelemetryConfig()
-    by_day: dict[dt.date, list[dt.datetime]] = {}
-    for h in {_floor_hour(h) for h in hours}:
-        by_day.setdefault(h.date(), []).append(h)
+    floored = {_floor_hour(h) for h in hours}
+    start = {h: _floor_minute(since[h]) if since and h in since else h for h in floored}
+    groups: dict[tuple[dt.date, dt.datetime | None], list[dt.datetime]] = {}
+    for h in floored:
+        partial = start[h] if start[h] > h else None
+        groups.setdefault((h.date(), partial), []).append(h)
     sql = load_sql("gpu_minutes")
     written = 0
-    for day, day_hours in sorted(by_day.items()):
+    for (day, partial), day_hours in sorted(
+        groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or dt.datetime.min.replace(tzinfo=dt.UTC))
+    ):
         day_hours.sort()
         params = {
             "hours": day_hours,
             "tmin": day_hours[0],
             "tmax": day_hours[-1] + HOUR,
+            "from": partial or day_hours[0],
             "dmin": day - dt.timedelta(days=1),
             "dmax": day + dt.timedelta(days=1),
             "busy_gr": float(cfg.busy_gr_engine_active),
@@ -83,8 +121,8 @@ def refresh_hours(wh: Warehouse, hours: Iterable[dt.datetime], telemetry: Teleme
         }
         keys = [{"_day": day, "hour": h} for h in day_hours]
         written += wh.replace_from_query("gpu_minutes", sql, params, keys)
-    if by_day:
-        log.info("derived table:gpu_minutes hours:%s rows:%s", sum(map(len, by_day.values())), written)
+    if groups:
+        log.info("derived table:gpu_minutes hours:%s rows:%s", len(floored), written)
     return written
 
 

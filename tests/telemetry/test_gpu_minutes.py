@@ -127,15 +127,31 @@ def test_refreshing_an_hour_again_gives_the_same_rows_and_late_samples_replace_n
     assert len(minutes(lake)) == 3
 
 
-def test_hours_are_taken_from_tables_and_from_streamed_batches() -> None:
-    table = samples_table([sample(at(5)), sample(at(7)), sample(H11 + dt.timedelta(minutes=3))])
+def test_hours_and_their_earliest_samples_are_taken_from_tables_and_from_streamed_batches() -> None:
+    table = samples_table([sample(at(7)), sample(at(5)), sample(H11 + dt.timedelta(minutes=3))])
     assert hours_of(table) == {H10, H11}
     batches = table.to_batches(max_chunksize=1)
-    seen: set[dt.datetime] = set()
-    assert tap_hours(table, seen) is table and seen == {H10, H11}
-    streamed: set[dt.datetime] = set()
+    seen: dict[dt.datetime, dt.datetime] = {}
+    assert tap_hours(table, seen) is table and seen == {H10: at(5), H11: H11 + dt.timedelta(minutes=3)}
+    streamed: dict[dt.datetime, dt.datetime] = {H10: at(6)}  # an earlier batch's mark stays the earliest
     out = list(tap_hours(iter(batches), streamed))
-    assert sum(b.num_rows for b in out) == 3 and streamed == {H10, H11}
+    assert sum(b.num_rows for b in out) == 3 and streamed == {H10: at(5), H11: H11 + dt.timedelta(minutes=3)}
+
+
+def test_refreshing_from_the_earliest_new_sample_equals_a_whole_hour_refresh(lake: DuckDbLake) -> None:
+    """The daemon's incremental refresh (minutes from the earliest new sample on) gives the whole-hour rows."""
+    append_samples(lake, [sample(at(m), gpu_util_ratio=0.1 * (m % 7)) for m in range(0, 20)])
+    refresh_hours(lake, [H10])
+    new = [sample(at(19, 30), gpu_util_ratio=0.9), sample(at(20), gpu_util_ratio=0.3),
+           sample(at(21), gpu_util_ratio=0.0)]  # fmt: skip
+    append_samples(lake, new)  # a second sample of 10:19 (a minute rolled up before) and two new minutes
+    refresh_hours(lake, [H10], since={H10: at(19, 30)})
+    incremental = minutes(lake)
+    refresh_hours(lake, [H10])
+    assert incremental == minutes(lake)
+    assert len(incremental) == 22
+    late = next(r for r in incremental if r["minute"] == at(19))
+    assert late["samples"] == 2  # 10:19 was recomputed from both of its samples
 
 
 def test_refresh_recent_rolls_up_every_hour_since_the_watermark(lake: DuckDbLake) -> None:

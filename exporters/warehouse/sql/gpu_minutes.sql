@@ -1,5 +1,8 @@
 -- gpu_minutes rows for the UTC hours @hours (all on one or a few days), from gpu_samples with ts in
--- [hour, hour + 1h). Parameters: @hours ARRAY<TIMESTAMP>, @tmin / @tmax (the first hour, the last hour + 1h),
+-- [@from, hour + 1h), plus the hours' existing rows for minutes before @from (kept as they are): @from = @tmin
+-- recomputes the hours whole; a later @from (the daemon: the earliest sample written since its last rollup)
+-- reads only the new samples — a few files instead of the hour's hundreds, which set the daemon's memory.
+-- Parameters: @hours ARRAY<TIMESTAMP>, @tmin / @tmax (the first hour, the last hour + 1h), @from,
 -- @dmin / @dmax (gpu_samples _day range to read, one day wider than the hours for collectors that date
 -- samples differently), @busy_gr, @busy_util (thresholds, settings.telemetry).
 --
@@ -17,18 +20,18 @@ WITH s AS (
       AS source_rank
   FROM gpu_samples
   WHERE _day BETWEEN @dmin AND @dmax
-    AND ts >= @tmin AND ts < @tmax
+    AND ts >= @tmin AND ts < @tmax AND ts >= @from
     AND TIMESTAMP_TRUNC(ts, HOUR) IN UNNEST(@hours)
 ),
-ranked AS (
-  SELECT *, MIN(source_rank) OVER (PARTITION BY gpu_key, IFNULL(mig_instance, ''), m) AS best_rank
-  FROM s
-),
-agg AS (
+-- Aggregate per source rank first (a streaming hash aggregate: GPUs × minutes × sources groups), then keep
+-- each GPU minute's best-ranked row. A window over the raw samples would hold a whole hour of them (millions
+-- of rows × every column) in memory; this holds only the per-minute groups.
+per_source AS (
   SELECT
     m AS minute,
     gpu_key,
     IFNULL(mig_instance, '') AS mig_key,
+    source_rank,
     -- Identity columns: MAX keeps a value a few samples of the minute lack (an empty pod label, say).
     MAX(host) AS host,
     MAX(gpu_index) AS gpu_index,
@@ -53,9 +56,12 @@ agg AS (
     -- The highest non-zero XID of the minute; 0 when only zeros were seen; null when XID is not reported.
     COALESCE(MAX(NULLIF(xid_last, 0)), MAX(xid_last)) AS xid_last,
     ANY_VALUE(_source) AS _source
-  FROM ranked
-  WHERE source_rank = best_rank
-  GROUP BY minute, gpu_key, mig_key
+  FROM s
+  GROUP BY minute, gpu_key, mig_key, source_rank
+),
+agg AS (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY minute, gpu_key, mig_key ORDER BY source_rank) AS best
+  FROM per_source
 )
 SELECT
   minute,
@@ -89,3 +95,11 @@ SELECT
   DATE(minute) AS _day,
   _source
 FROM agg
+WHERE best = 1
+UNION ALL
+SELECT
+  minute, hour, host, gpu_index, gpu_uuid, gpu_model, mig_instance, mig_profile, namespace, pod, source, samples,
+  gpu_util_ratio, gr_engine_active_ratio, sm_active_ratio, tensor_active_ratio, dram_active_ratio, fb_used_bytes,
+  fb_total_bytes, power_watts, gpu_temp_celsius_max, xid_last, busy, _day, _source
+FROM gpu_minutes
+WHERE _day BETWEEN @dmin AND @dmax AND hour IN UNNEST(@hours) AND minute < @from
