@@ -1,13 +1,17 @@
-"""Starting a real server binary (Prometheus, Alertmanager: Debian packages) on loopback for a test."""
+"""Servers for tests on loopback: real server binaries (Prometheus, Alertmanager: Debian packages), and the
+plumbing of the HTTP stand-ins (a quiet handler base that answers bytes or JSON, serving it on a free port)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +55,32 @@ def real_server(argv: Sequence[str], log_path: Path, base_url: str) -> Iterator[
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """Base of the loopback stand-ins' handlers: no request logging; `send_body` / `send_json` answer."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def send_body(self, code: int, data: bytes, content_type: str) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def send_json(self, code: int, payload: Any) -> None:
+        self.send_body(code, json.dumps(payload).encode(), "application/json")
+
+
+@contextlib.contextmanager
+def serving(handler: type[BaseHTTPRequestHandler], poll_interval: float = 0.5) -> Iterator[str]:
+    """Serve `handler` on 127.0.0.1 (a free port) in a thread; yields the base URL; shuts down after."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, args=(poll_interval,), daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -11,11 +11,8 @@ whose `token_uri` points at the local server.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -31,6 +28,7 @@ from spendscope import ingest
 from spendscope.clock import fixed_clock
 from spendscope.config_telemetry import PrometheusGpuConfig
 from spendscope.errors import ConfigError
+from tests.common.servers import QuietHandler, serving
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +68,7 @@ class Server:
 def server() -> Iterator[Server]:
     holder: list[Server] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             srv = holder[0]
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
@@ -78,36 +76,22 @@ def server() -> Iterator[Server]:
             if self.path == "/token":
                 srv.token_requests.append(form)
                 if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != "1//refresh":
-                    return self._answer(400, {"error": "invalid_grant"})
-                return self._answer(200, {"access_token": "ya29.real-new", "expires_in": 3599, "token_type": "Bearer"})
+                    return self.send_json(400, {"error": "invalid_grant"})
+                return self.send_json(
+                    200, {"access_token": "ya29.real-new", "expires_in": 3599, "token_type": "Bearer"}
+                )
             auth = self.headers.get("Authorization")
             srv.auth.append(auth)
             srv.paths.append(self.path)
             if self.path != API_PATH or set(form) != {"query", "start", "end", "step"}:
-                return self._answer(400, {"status": "error", "errorType": "bad_data", "error": "bad request"})
+                return self.send_json(400, {"status": "error", "errorType": "bad_data", "error": "bad request"})
             if auth is None or auth.removeprefix("Bearer ") in srv.reject:
-                return self._answer(401, {"status": "error", "errorType": "unauthorized", "error": "bad token"})
-            self._answer(200, {"status": "success", "data": {"resultType": "matrix", "result": []}})
+                return self.send_json(401, {"status": "error", "errorType": "unauthorized", "error": "bad token"})
+            self.send_json(200, {"status": "success", "data": {"resultType": "matrix", "result": []}})
 
-        def _answer(self, code: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    holder.append(Server(f"http://127.0.0.1:{httpd.server_address[1]}"))
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
+    with serving(Handler, poll_interval=0.05) as url:
+        holder.append(Server(url))
         yield holder[0]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def local_api(srv: Server, got: list[httpx.Auth | None]) -> Any:

@@ -11,11 +11,8 @@ Prometheus and Google Managed Prometheus store them (added `instance`, `job`, `c
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -28,6 +25,7 @@ from spendscope import ingest
 from spendscope.clock import fixed_clock
 from spendscope.config_telemetry import PrometheusGpuConfig
 from spendscope.errors import SourceError
+from tests.common.servers import QuietHandler, serving
 
 pytestmark = pytest.mark.integration
 
@@ -73,7 +71,7 @@ class PromStub:
 def prom() -> Iterator[tuple[str, PromStub]]:
     stub = PromStub()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"])).decode()
             form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
@@ -81,33 +79,17 @@ def prom() -> Iterator[tuple[str, PromStub]]:
                 {"method": "POST", "path": self.path, "ctype": self.headers.get("Content-Type"), "form": form}
             )
             if self.path != "/api/v1/query_range" or set(form) != {"query", "start", "end", "step"}:
-                return self._answer(400, {"status": "error", "errorType": "bad_data", "error": "bad request"})
+                return self.send_json(400, {"status": "error", "errorType": "bad_data", "error": "bad request"})
             if stub.status != 200:
-                return self._answer(stub.status, {"status": "error", "errorType": "internal", "error": "boom"})
+                return self.send_json(stub.status, {"status": "error", "errorType": "internal", "error": "boom"})
             start, end, step = float(form["start"]), float(form["end"]), int(form["step"].removesuffix("s"))
             stamps = [start + k * step for k in range(int((end - start) // step) + 1)]
             name = form["query"].split("{", 1)[0]
             result = [{"metric": m, "values": [[t, v] for t in stamps]} for m, v in stub.series(name)]
-            self._answer(200, {"status": "success", "data": {"resultType": "matrix", "result": result}})
+            self.send_json(200, {"status": "success", "data": {"resultType": "matrix", "result": result}})
 
-        def _answer(self, code: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", stub
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url, stub
 
 
 def at(ctx: RunContext, now: dt.datetime) -> RunContext:

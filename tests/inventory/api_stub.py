@@ -8,14 +8,13 @@ also asserts the client sent exactly the requests it expected.
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.common.servers import QuietHandler, serving
 
 Query = tuple[tuple[str, str], ...]
 
@@ -67,32 +66,17 @@ class ApiStub:
 def serve(stub: ApiStub) -> Iterator[ApiStub]:
     """Run `stub` on 127.0.0.1 (random port) for the duration of the block."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
 
         def _reply(self) -> None:
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n) if n else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
-            status, payload = stub.handle(self.command, self.path, headers, body)
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.send_json(*stub.handle(self.command, self.path, headers, body))
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _reply  # http.server dispatches on these names
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    stub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(Handler, poll_interval=0.05) as url:
+        stub.url = url
         yield stub
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -10,7 +10,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.common.servers import QuietHandler, serving
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -30,7 +31,7 @@ def serve(bodies: dict[str, list[str]]) -> Iterator[ExporterStub]:
     stub = ExporterStub({k: list(v) for k, v in bodies.items()})
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             with lock:
                 stub.seen.append((self.path, self.headers.get("Accept", "")))
@@ -40,22 +41,8 @@ def serve(bodies: dict[str, list[str]]) -> Iterator[ExporterStub]:
                 self.send_response(500)
                 self.end_headers()
                 return
-            data = body.encode("utf-8")
-            self.send_response(200)
-            self.send_header("Content-Type", CONTENT_TYPE)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.send_body(200, body.encode("utf-8"), CONTENT_TYPE)
 
-        def log_message(self, format: str, *args: object) -> None:  # quiet test output
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    stub.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        stub.base = url
         yield stub
-    finally:
-        server.shutdown()
-        server.server_close()

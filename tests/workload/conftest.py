@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -22,6 +20,7 @@ import pytest
 
 from collectors.base import RunContext
 from spendscope.clock import fixed_clock
+from tests.common.servers import QuietHandler, serving
 from tests.conftest import FIXTURES
 
 WORKLOAD = FIXTURES / "workload"
@@ -55,8 +54,8 @@ def _answer(form: dict[str, str]) -> tuple[int, dict[str, Any]]:
     return 200, body
 
 
-def _handler(state: PromStandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def _handler(state: PromStandIn) -> type[QuietHandler]:
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
             form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
@@ -72,24 +71,13 @@ def _handler(state: PromStandIn) -> type[BaseHTTPRequestHandler]:
                 problems.append(f"range {form}")
             if problems:
                 state.errors.extend(problems)
-                self._send(400, {"status": "error", "errorType": "bad_data", "error": "; ".join(problems)})
+                self.send_json(400, {"status": "error", "errorType": "bad_data", "error": "; ".join(problems)})
                 return
-            self._send(*_answer(form))
+            self.send_json(*_answer(form))
 
         def do_GET(self) -> None:
             state.errors.append(f"GET {self.path}")
-            self._send(405, {"status": "error", "errorType": "bad_data", "error": "POST expected"})
-
-        def _send(self, code: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+            self.send_json(405, {"status": "error", "errorType": "bad_data", "error": "POST expected"})
 
     return Handler
 
@@ -98,15 +86,9 @@ def _handler(state: PromStandIn) -> type[BaseHTTPRequestHandler]:
 def prom() -> Iterator[PromStandIn]:
     """The Prometheus API stand-in on a random loopback port."""
     state = PromStandIn(url="")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(state)) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def at(ctx: RunContext, when: dt.datetime, **options: Any) -> RunContext:
