@@ -26,9 +26,9 @@ def _ctx_parts(ctx: click.Context) -> tuple[Any, Any]:
 
 
 def _emit(table: pa.Table, fmt: str) -> None:
-    from spendscope.output import WRITERS
+    from spendscope.cli import _emit as emit
 
-    WRITERS[fmt](table, sys.stdout)
+    emit(table, fmt)
 
 
 def _author(author: str | None) -> str:

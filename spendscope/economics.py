@@ -167,12 +167,18 @@ def unit_economics(wh: Warehouse, since: dt.date, until: dt.date, tz: str) -> pa
     return pa.Table.from_pylist(rows, schema=UNIT_ECONOMICS)
 
 
-# A MIG instance weighs its compute slices ÷ its GPU's (A30: 4, A100/H100/H200/B200: 7), as in gpu_busy_daily.sql.
-_IDLE_SQL = """
+def mig_weight_sql(profile: str = "mig_profile", model: str = "gpu_model") -> str:
+    """SQL for the share of a GPU one row is: 1 for a whole GPU; a MIG instance weighs its compute slices ÷ its
+    GPU's (A30: 4, A100/H100/H200/B200: 7), as in gpu_busy_daily.sql. `profile`/`model` are the expressions."""
+    return (
+        f"IF(mig_instance IS NULL, 1.0, IFNULL(SAFE_CAST(REGEXP_EXTRACT({profile}, r'^(\\d+)g') AS FLOAT64), 1.0)"
+        f" / IF(STRPOS(UPPER(IFNULL({model}, '')), 'A30') > 0, 4, 7))"
+    )
+
+
+_IDLE_SQL = f"""
 SELECT host, gpu_uuid, gpu_index, mig_instance,
-       IF(mig_instance IS NULL, 1.0,
-          IFNULL(SAFE_CAST(REGEXP_EXTRACT(ANY_VALUE(mig_profile), r'^(\\d+)g') AS FLOAT64), 1.0)
-          / IF(STRPOS(UPPER(IFNULL(ANY_VALUE(gpu_model), '')), 'A30') > 0, 4, 7)) AS w,
+       {mig_weight_sql("ANY_VALUE(mig_profile)", "ANY_VALUE(gpu_model)")} AS w,
        CAST(COUNTIF(busy IS NOT NULL) AS INT64) AS measured_minutes, CAST(COUNTIF(busy) AS INT64) AS busy_minutes,
        MAX(minute) AS last_seen
 FROM gpu_minutes

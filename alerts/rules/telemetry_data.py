@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spendscope.economics import PLATFORMS, HostMap
+from spendscope.economics import PLATFORMS, HostMap, mig_weight_sql
 from spendscope.records import Resource
 
 if TYPE_CHECKING:
@@ -30,15 +30,12 @@ US = 1_000_000
 # RECONCILING keep their nodes): anything else — TERMINATED, STOPPING, PENDING, … — is not running.
 RUNNING_STATES = frozenset({"RUNNING", "RESIZING", "RUNNING_WITH_ERROR", "RECONCILING"})
 
-# A MIG instance weighs its compute slices ÷ its GPU's (A30: 4, others: 7), as economics' _IDLE_SQL does.
-_GPU_SQL = r"""
+_GPU_SQL = f"""
 SELECT
   CONCAT(IFNULL(host, ''), '|', IFNULL(gpu_uuid, ''), '|', IFNULL(CAST(gpu_index AS STRING), ''), '|',
          IFNULL(mig_instance, '')) AS series,
   host, gpu_index, gpu_uuid, gpu_model, mig_instance, minute,
-  IF(mig_instance IS NULL, 1.0,
-     IFNULL(SAFE_CAST(REGEXP_EXTRACT(mig_profile, r'^(\d+)g') AS FLOAT64), 1.0)
-     / IF(STRPOS(UPPER(IFNULL(gpu_model, '')), 'A30') > 0, 4, 7)) AS w,
+  {mig_weight_sql()} AS w,
   busy, gpu_util_ratio, SAFE_DIVIDE(fb_used_bytes, fb_total_bytes) AS gpu_memory_ratio,
   gpu_temp_celsius_max, power_watts, xid_last
 FROM gpu_minutes

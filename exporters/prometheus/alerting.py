@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from alerts.store import ANNOTATING
 from exporters.prometheus.costs import reporting_today
 from exporters.prometheus.snapshot import PartContext, Samples
 
@@ -49,7 +50,7 @@ SELECT rule, severity, SUM(CASE WHEN state = 'firing' THEN 1 ELSE 0 END) AS firi
 FROM (
   SELECT rule, severity, state
   FROM alert_events
-  WHERE fingerprint IS NOT NULL AND event NOT IN ('notified', 'acked', 'silenced', 'unsilenced')
+  WHERE fingerprint IS NOT NULL AND event NOT IN UNNEST(@annotating)
   QUALIFY ROW_NUMBER() OVER (PARTITION BY fingerprint ORDER BY `at` DESC, seq DESC) = 1
 )
 GROUP BY rule, severity
@@ -120,6 +121,7 @@ def alert_metrics(ctx: PartContext) -> Samples:
     cached = ctx.memo.get("alerts_firing")
     if cached is not None and cached[0] == version:
         return dict(cached[1])
-    samples = firing_samples(ctx.warehouse.query(_FIRING_SQL).to_pylist())
+    rows = ctx.warehouse.query(_FIRING_SQL, {"annotating": list(ANNOTATING)}).to_pylist()
+    samples = firing_samples(rows)
     ctx.memo["alerts_firing"] = (version, samples)
     return dict(samples)
