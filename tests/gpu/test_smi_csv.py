@@ -46,6 +46,32 @@ def test_header_with_units_gives_base_units_for_eight_h100s() -> None:
     assert idle["ts"] == dt.datetime(2026, 11, 20, 12, 0, 0, 417000, tzinfo=dt.UTC)
 
 
+def test_real_h100_driver_580_capture_idle_and_under_load() -> None:
+    """Recorded from a real H100 (fixtures/nvidia_smi/README.md): the live collector's field list as R580 prints it."""
+    idle_res = parse(read("real-h100-580-idle.csv"), default_ts=dt.datetime(2026, 11, 22, 10, 54, 39, tzinfo=dt.UTC))
+    assert idle_res.bad == [] and idle_res.missing == [] and len(idle_res.rows) == 1
+    idle = idle_res.rows[0]
+    assert (idle["gpu_uuid"], idle["gpu_model"], idle["driver_version"]) == (
+        "GPU-ba57c0b7-df68-8001-ae9c-7fd31c9122ec",
+        "NVIDIA H100 80GB HBM3",
+        "580.159.04",
+    )
+    assert idle["gpu_util_ratio"] == 0.0 and idle["throttle_reasons"] == 1  # 0x…01: GPU idle
+    # used + free + reserved is the card's 81559 MiB: used excludes the driver's reservation.
+    assert (idle["fb_used_bytes"], idle["fb_free_bytes"], idle["fb_reserved_bytes"]) == (0, 81079 * MIB, 480 * MIB)
+    assert idle["power_watts"] == pytest.approx(70.86) and idle["sm_clock_hz"] == 345e6
+    assert idle["retired_pages_total"] is None  # [N/A]: H100 remaps rows instead
+    assert (idle["remapped_rows_correctable_total"], idle["row_remap_failure"]) == (0, 0)  # "No" → 0
+    load = parse(read("real-h100-580-load.csv"))
+    assert load.bad == [] and len(load.rows) == 6
+    first = load.rows[0]
+    assert first["ts"] == dt.datetime(2026, 11, 22, 10, 55, 9, 603000, tzinfo=dt.UTC)
+    assert first["gpu_util_ratio"] == pytest.approx(0.96) and first["mem_copy_util_ratio"] == pytest.approx(0.30)
+    assert first["fb_used_bytes"] == 883 * MIB and first["power_watts"] == pytest.approx(694.91)
+    assert first["throttle_reasons"] == 4  # 0x…04: software power cap at 700 W
+    assert (first["gpu_temp_celsius"], first["memory_temp_celsius"], first["sm_clock_hz"]) == (62, 53, 1470e6)
+
+
 def test_mig_mode_na_utilization_is_null_not_zero() -> None:
     gpu0, gpu1 = parse(read("mig-h100.csv")).rows
     assert gpu0["gpu_util_ratio"] is None and gpu0["mem_copy_util_ratio"] is None
