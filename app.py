@@ -1,11 +1,21 @@
-"""Streamlit entry: page config, shared filters, navigation — nothing else (pages live in dashboards/)."""
+"""Streamlit entry: page config, shared filters, navigation — nothing else (pages live in dashboards/pages/)."""
 
 import streamlit as st
 
-from dashboards import filters, overview
+from dashboards import filters
+
+PAGES = [
+    ("dashboards/pages/overview.py", "Overview", "overview"),
+    ("dashboards/pages/migration.py", "GCP vs Databricks", "migration"),
+    ("dashboards/pages/savings.py", "Savings", "savings"),
+    ("dashboards/pages/budgets.py", "Budgets & credits", "budgets"),
+    ("dashboards/pages/gpu.py", "GPU efficiency", "gpu"),
+    ("dashboards/pages/network.py", "Network", "network"),
+    ("dashboards/pages/alerts.py", "Alerts & actions", "alerts"),
+]
 
 st.set_page_config(page_title="spendscope", page_icon="💸", layout="wide")
 st.sidebar.title("spendscope")
 filters.sidebar()
-page = st.navigation([st.Page(overview.render, title="Overview", url_path="overview", default=True)])
-page.run()
+pages = [st.Page(path, title=title, url_path=url, default=(url == "overview")) for path, title, url in PAGES]
+st.navigation(pages).run()

@@ -1,23 +1,27 @@
-"""The app's one warehouse handle and cached query wrappers (TTL + table version as the cache key).
+"""The app's one warehouse handle and one cached way to call a query function (TTL + data version in the key).
 
-Pages call these, never SQL: the functions underneath (spendscope.costs) are what the tests cover.
+Pages never hold SQL: they call `query(fn, *args)` where `fn(wh, settings, *args)` lives in dashboards/queries/
+or spendscope/ and is what the tests cover. Results are cached per function, arguments and data version, so a
+page renders from memory until the TTL passes or a table it may read is written.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import importlib
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-import pandas as pd
 import streamlit as st
 
 from exporters.warehouse import Warehouse, open_warehouse
-from spendscope import config, costs
+from spendscope import config
 
 TTL_SECONDS = 60
-# The cached functions take `data_version` (see version()) so a write invalidates them at once; it must not
-# start with an underscore, which would leave it out of Streamlit's cache key.
+# Tables whose writes invalidate every cached result (their Delta versions are part of the cache key).
+WATCHED = ("cost_daily", "gpu_minutes", "net_samples", "inventory", "alert_events", "silences", "action_log",
+           "workload_metrics")  # fmt: skip
+T = TypeVar("T")
 
 
 def _config_path() -> str | None:
@@ -43,26 +47,22 @@ def warehouse() -> Warehouse:
 
 
 def version() -> Any:
-    """Changes whenever cost_daily is written (or the config), so cached results never outlive the data."""
-    v = warehouse().table_version("cost_daily")
-    return None if v is None else (_config_path(), v)
+    """None while there are no costs at all (the empty-warehouse page), else a key that changes on any write."""
+    wh = warehouse()
+    costs = wh.table_version("cost_daily")
+    if costs is None:
+        return None
+    return (_config_path(), costs, *(wh.table_version(t) for t in WATCHED[1:]))
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def daily_by(dim: str, since: dt.date, until: dt.date, data_version: Any) -> pd.DataFrame:
-    return costs.daily_by(warehouse(), dim, since, until, settings().reporting.timezone).to_pandas()
+def _call(target: str, args: tuple[Any, ...], data_version: Any) -> Any:
+    # `data_version` is unused here but part of Streamlit's cache key (it must not start with "_").
+    module, _, name = target.partition(":")
+    fn = getattr(importlib.import_module(module), name)
+    return fn(warehouse(), settings(), *args)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def summary(by: tuple[str, ...], since: dt.date, until: dt.date, data_version: Any) -> pd.DataFrame:
-    return costs.summary(warehouse(), list(by), since, until, settings().reporting.timezone).to_pandas()
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def month_to_date(today: dt.date, data_version: Any) -> dict[str, float]:
-    return costs.month_to_date(warehouse(), today, settings().reporting.timezone, settings().reporting.currency)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def freshness(data_version: Any) -> pd.DataFrame:
-    return costs.freshness(warehouse()).to_pandas()
+def query(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(warehouse, settings, *args)`, cached; args must be hashable values (dates, tuples, CostFilter)."""
+    return _call(f"{fn.__module__}:{fn.__qualname__}", args, version())  # type: ignore[no-any-return]

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from alerts.config import AlertsConfig
 from spendscope.config_base import CollectorBase, Prices, Strict
+from spendscope.config_plan import PlanConfig
 from spendscope.config_telemetry import (
     DcgmConfig,
     ExportersConfig,
@@ -143,6 +144,7 @@ class Settings(Strict):
     telemetry: TelemetryConfig = TelemetryConfig()
     exporters: ExportersConfig = ExportersConfig()
     alerts: AlertsConfig = AlertsConfig()
+    plan: PlanConfig = PlanConfig()
     app: AppConfig = AppConfig()
     source: str | None = Field(default=None, exclude=True)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
@@ -40,6 +42,44 @@ _DETAIL = """(SELECT DATE(ChargePeriodStart, @tz) AS day, ChargeDescription, Bil
               FROM focus_costs)"""
 
 
+# Filterable dimensions (the dashboard's sidebar): the CostFilter field → its DIMENSIONS name.
+FILTERS: dict[str, str] = {"providers": "provider", "platforms": "platform", "teams": "team",
+                           "projects": "project", "envs": "env"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CostFilter:
+    """Keep only rows whose dimension is one of the chosen values; an empty tuple keeps everything.
+
+    Values are compared with the displayed form (`(untagged)` matches rows without the label) and always
+    passed as query parameters, never formatted into SQL.
+    """
+
+    providers: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+    envs: tuple[str, ...] = ()
+
+    def clauses(self) -> tuple[list[str], dict[str, Any]]:
+        """SQL conditions over cost_daily (BigQuery dialect) and their parameters."""
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        for field, dim in FILTERS.items():
+            values = getattr(self, field)
+            if values:
+                where.append(f"{DIMENSIONS[dim]} IN UNNEST(@f_{field})")
+                params[f"f_{field}"] = list(values)
+        return where, params
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, f) for f in FILTERS)
+
+
+NO_FILTER = CostFilter()
+
+
 class StaleRollupError(SpendscopeError):
     """cost_daily was built for another reporting time zone."""
 
@@ -56,7 +96,14 @@ def _source(wh: Warehouse, by: Sequence[str], tz: str) -> str:
     return "cost_daily"
 
 
-def summary(wh: Warehouse, by: Sequence[str], since: dt.date | None, until: dt.date | None, tz: str) -> pa.Table:
+def summary(
+    wh: Warehouse,
+    by: Sequence[str],
+    since: dt.date | None,
+    until: dt.date | None,
+    tz: str,
+    flt: CostFilter = NO_FILTER,
+) -> pa.Table:
     """Billed and list cost grouped by `by` between reporting days `since`..`until` inclusive.
 
     Money in different billing currencies is never added up: `currency` is always a grouping column.
@@ -73,6 +120,11 @@ def summary(wh: Warehouse, by: Sequence[str], since: dt.date | None, until: dt.d
         where.append("day >= @since")
     if until is not None:
         where.append("day <= @until")
+    source = _source(wh, by, tz)
+    if flt.active and source != "cost_daily":
+        raise ValueError(f"--by {', '.join(sorted(_DETAIL_ONLY & set(by)))} cannot be combined with filters")
+    conds, fparams = flt.clauses()
+    where += conds
     sql = f"""
         SELECT {", ".join(dims) + "," if dims else ""}
                SUM(billed_cost) AS billed_cost,
@@ -80,34 +132,47 @@ def summary(wh: Warehouse, by: Sequence[str], since: dt.date | None, until: dt.d
                SUM(list_cost) - SUM(billed_cost) AS savings,
                CAST(SUM(charges) AS INT64) AS charges,
                CAST(SUM(unpriced) AS INT64) AS unpriced
-        FROM {_source(wh, by, tz)}
+        FROM {source}
         WHERE {" AND ".join(where)}
         {"GROUP BY " + group if dims else ""}
         {"ORDER BY " + order if dims else ""}
     """
-    return wh.query(sql, {"tz": tz, "since": since, "until": until})
+    return wh.query(sql, {"tz": tz, "since": since, "until": until, **fparams})
 
 
-def daily_by(wh: Warehouse, dim: str, since: dt.date, until: dt.date, tz: str) -> pa.Table:
+def daily_by(
+    wh: Warehouse, dim: str, since: dt.date, until: dt.date, tz: str, flt: CostFilter = NO_FILTER
+) -> pa.Table:
     """Daily billed cost split by one dimension: columns day, <dim>, billed_cost, …"""
-    return summary(wh, ["day", dim], since, until, tz)
+    return summary(wh, ["day", dim], since, until, tz, flt)
 
 
-def month_to_date(wh: Warehouse, today: dt.date, tz: str, currency: str = "USD") -> dict[str, float]:
+def dimension_values(wh: Warehouse, tz: str) -> dict[str, list[str]]:
+    """The values each filterable dimension takes in cost_daily (the sidebar's choices), sorted."""
+    dims = list(FILTERS.values())
+    selects = ", ".join(f"ARRAY_AGG(DISTINCT {DIMENSIONS[d]} IGNORE NULLS) AS {d}" for d in dims)
+    row = wh.query(f"SELECT {selects} FROM {_source(wh, [], tz)}").to_pylist()[0]
+    return {d: sorted(row[d] or []) for d in dims}
+
+
+def month_to_date(
+    wh: Warehouse, today: dt.date, tz: str, currency: str = "USD", flt: CostFilter = NO_FILTER
+) -> dict[str, float]:
     """Month-to-date, yesterday and the same span of last month, billed, in one billing currency."""
     first = today.replace(day=1)
     prev_first = (first - dt.timedelta(days=1)).replace(day=1)
     prev_same = prev_first + (today - first)
+    conds, fparams = flt.clauses()
     sql = f"""
         SELECT
           SUM(IF(day >= @first AND day <= @today, billed_cost, 0)) AS mtd,
           SUM(IF(day = @yesterday, billed_cost, 0)) AS yesterday,
           SUM(IF(day >= @prev_first AND day <= @prev_same, billed_cost, 0)) AS prev_mtd
         FROM {_source(wh, [], tz)}
-        WHERE day >= @prev_first AND IFNULL(currency, 'USD') = @currency
+        WHERE day >= @prev_first AND IFNULL(currency, 'USD') = @currency {"".join(" AND " + c for c in conds)}
     """
     params = {"tz": tz, "currency": currency, "first": first, "today": today, "yesterday": today - dt.timedelta(days=1),
-              "prev_first": prev_first, "prev_same": prev_same}  # fmt: skip
+              "prev_first": prev_first, "prev_same": prev_same, **fparams}  # fmt: skip
     row = wh.query(sql, params).to_pylist()[0]
     return {k: float(v or 0.0) for k, v in row.items()}
 
