@@ -65,4 +65,4 @@ def _call(target: str, args: tuple[Any, ...], data_version: Any) -> Any:
 
 def query(fn: Callable[..., T], *args: Any) -> T:
     """`fn(warehouse, settings, *args)`, cached; args must be hashable values (dates, tuples, CostFilter)."""
-    return _call(f"{fn.__module__}:{fn.__qualname__}", args, version())  # type: ignore[no-any-return]
+    return _call(f"{fn.__module__}:{fn.__qualname__}", args, version())
