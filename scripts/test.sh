@@ -3,12 +3,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXTRAS=test bash scripts/bootstrap.sh
-# Real servers the integration tests start on loopback (DESIGN §8): Prometheus (+ promtool), Alertmanager.
-if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null || ! command -v amtool >/dev/null; then
+# Real servers the integration tests start on loopback (DESIGN §8): Prometheus (+ promtool), Alertmanager,
+# and the headless Chromium that loads every dashboard page.
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null || ! command -v amtool >/dev/null \
+   || ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus prometheus-alertmanager >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus prometheus-alertmanager \
+      chromium >/dev/null
   else
-    echo "integration tests need prometheus, promtool, amtool: sudo apt-get install prometheus prometheus-alertmanager" >&2
+    echo "integration tests need prometheus, promtool, amtool, chromium:" \
+      "sudo apt-get install prometheus prometheus-alertmanager chromium" >&2
     exit 1
   fi
 fi
