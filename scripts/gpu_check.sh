@@ -32,12 +32,12 @@ nvidia-smi --query-gpu="$fields" --format=csv >"$out/smi-idle.csv" 2>&1
 
 load_pid=""
 if "$py" -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
-    step "load: bf16 matmul loop on every GPU for 45 s"
+    step "load: bf16 matmul loop on every GPU for 100 s"
     "$py" - <<'EOF' &
 import time, torch
 devs = [torch.device(f"cuda:{i}") for i in range(torch.cuda.device_count())]
 mats = [(torch.randn(8192, 8192, device=d, dtype=torch.bfloat16),) * 2 for d in devs]
-end = time.time() + 45
+end = time.time() + 100
 while time.time() < end:
     for a, b in mats:
         a @ b
@@ -51,6 +51,24 @@ EOF
     # A saved file, as the Databricks init script writes one, ingested through --from-file.
     timeout 6 nvidia-smi --query-gpu="timestamp,$fields" --format=csv -l 1 >"$out/smi-load.csv" 2>&1
     ss --log-level INFO collect nvidia-smi --from-file "$out/smi-load.csv"; echo "exit $?"
+    # The daemon: nvml and nvidia-smi every 15 s, the Prometheus exporter on :9464, scraped under load.
+    printf '%s\n' "home = \"$SPENDSCOPE_HOME/home\"" "[warehouse]" "path = \"$SPENDSCOPE_HOME/lake\"" \
+        "[collectors.nvml]" "enabled = true" "interval_minutes = 0.25" \
+        "[collectors.nvidia_smi]" "enabled = true" "interval_minutes = 0.25" \
+        "[exporters.prometheus]" "port = 9464" "[alerts]" "enabled = false" >"$SPENDSCOPE_HOME/daemon.toml"
+    step "daemon: spendscope run with nvml + nvidia-smi, /metrics under load"
+    # Started directly (not through the ss function) so that $! is the daemon itself and gets the SIGTERM.
+    "$py" -c 'import sys; from spendscope.cli import main; sys.argv[0] = "spendscope"; main()' \
+        --config "$SPENDSCOPE_HOME/daemon.toml" run >"$out/daemon.log" 2>&1 &
+    daemon_pid=$!
+    sleep 40  # the exporter's snapshot refreshes every 30 s: the second one holds samples
+    "$py" -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9464/metrics").read().decode())' \
+        >"$out/metrics.txt" 2>&1
+    grep -E '^spendscope_(gpu_|collector_up)' "$out/metrics.txt" | head -60
+    kill -TERM "$daemon_pid"
+    wait "$daemon_pid"
+    echo "daemon exit $?"
+    tail -5 "$out/daemon.log"
     wait "$load_pid"
 fi
 
