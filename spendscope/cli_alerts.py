@@ -14,7 +14,6 @@ import click
 import pyarrow as pa
 
 from spendscope.config_base import parse_duration
-from spendscope.errors import ConfigError
 
 FORMATS = click.Choice(["table", "csv", "json"])
 
@@ -81,28 +80,6 @@ def alerts_group() -> None:
     """Evaluate rules, list alerts, acknowledge them."""
 
 
-def _alert_table(alerts: list[Any]) -> pa.Table:
-    rows = [
-        {
-            "id": a.fingerprint[:8],
-            "state": str(a.state),
-            "severity": str(a.severity),
-            "alertname": a.alertname,
-            "rule": a.rule,
-            "labels": ", ".join(
-                f"{k}={v}" for k, v in sorted(a.labels.items()) if k not in ("alertname", "rule", "severity")
-            ),
-            "since": a.fired_at or a.active_since,
-            "summary": a.annotations.get("summary", ""),
-            "acked_by": a.acked_by,
-            "silenced": bool(a.silenced_by),
-        }
-        for a in sorted(alerts, key=lambda a: (-a.severity.rank, a.alertname, a.fingerprint))
-    ]
-    names = ["id", "state", "severity", "alertname", "rule", "labels", "since", "summary", "acked_by", "silenced"]
-    return pa.Table.from_pylist(rows) if rows else pa.table({n: pa.array([], pa.string()) for n in names})
-
-
 @alerts_group.command("evaluate")
 @click.option("--once", is_flag=True, help="evaluate once and exit (default: every alerts.interval_minutes)")
 @click.option("--no-notify", is_flag=True, help="record alerts only: no notifications, no actions")
@@ -111,6 +88,7 @@ def _alert_table(alerts: list[Any]) -> pa.Table:
 def alerts_evaluate(ctx: click.Context, once: bool, no_notify: bool, fmt: str) -> None:
     """Run every rule, record transitions, notify and run auto-shutdown (dry-run unless configured)."""
     from alerts.engine import AlertEngine
+    from alerts.manage import alert_table
 
     settings, wh = _ctx_parts(ctx)
     engine = AlertEngine.from_settings(settings, wh, notify=not no_notify)
@@ -125,7 +103,7 @@ def alerts_evaluate(ctx: click.Context, once: bool, no_notify: bool, fmt: str) -
             for name, error in sorted(result.rule_errors.items()):
                 click.echo(f"rule {name} failed: {error}", err=True)
             if once:
-                _emit(_alert_table([a for a in result.alerts if str(a.state) != "resolved"]), fmt)
+                _emit(alert_table([a for a in result.alerts if str(a.state) != "resolved"]), fmt)
                 sys.exit(1 if result.rule_errors else 0)
             time.sleep(settings.alerts.interval_minutes * 60)
     finally:
@@ -139,16 +117,11 @@ def alerts_evaluate(ctx: click.Context, once: bool, no_notify: bool, fmt: str) -
 @click.pass_context
 def alerts_list(ctx: click.Context, state: str | None, fmt: str) -> None:
     """Alerts as the engine last recorded them (id = the first 8 characters of the fingerprint)."""
+    from alerts.manage import alert_table, list_alerts
     from alerts.store import AlertStore
 
     _, wh = _ctx_parts(ctx)
-    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=7) if state in ("resolved", "all") else None
-    alerts = AlertStore(wh).current(resolved_since=since)
-    if state and state != "all":
-        alerts = [a for a in alerts if str(a.state) == state]
-    elif state is None:
-        alerts = [a for a in alerts if str(a.state) != "resolved"]
-    _emit(_alert_table(alerts), fmt)
+    _emit(alert_table(list_alerts(AlertStore(wh), state, dt.datetime.now(dt.UTC))), fmt)
 
 
 @alerts_group.command("ack")
@@ -196,13 +169,12 @@ def silence_group() -> None:
 @click.pass_context
 def silence_add(ctx: click.Context, matchers: tuple[str, ...], duration: str, comment: str, author: str | None) -> None:
     """Add a silence; prints its id."""
-    from alerts.silences import new_silence
+    from alerts.manage import add_silence
     from alerts.store import AlertStore
 
     _, wh = _ctx_parts(ctx)
-    s = new_silence(list(matchers), now=dt.datetime.now(dt.UTC), duration=_duration(duration),
+    s = add_silence(AlertStore(wh), matchers, now=dt.datetime.now(dt.UTC), duration=_duration(duration),
                     author=_author(author), comment=comment)  # fmt: skip
-    AlertStore(wh).add_silence(s)
     click.echo(f"silence {s.id} until {s.ends_at.isoformat(timespec='minutes')}: {', '.join(map(str, s.matchers))}")
 
 
@@ -212,17 +184,12 @@ def silence_add(ctx: click.Context, matchers: tuple[str, ...], duration: str, co
 @click.pass_context
 def silence_list(ctx: click.Context, show_all: bool, fmt: str) -> None:
     """Active (and pending) silences."""
+    from alerts.manage import listed_silences, silence_table
     from alerts.store import AlertStore
 
     _, wh = _ctx_parts(ctx)
     now = dt.datetime.now(dt.UTC)
-    rows = [
-        {"id": s.id, "matchers": ", ".join(map(str, s.matchers)), "starts_at": s.starts_at, "ends_at": s.ends_at,
-         "expired_at": s.expired_at, "created_by": s.created_by, "comment": s.comment, "active": s.active(now)}
-        for s in AlertStore(wh).silences()
-        if show_all or (s.expired_at is None and s.ends_at > now)
-    ]  # fmt: skip
-    _emit(pa.Table.from_pylist(rows) if rows else pa.table({"id": pa.array([], pa.string())}), fmt)
+    _emit(silence_table(listed_silences(AlertStore(wh), now, show_all), now), fmt)
 
 
 @silence_group.command("expire")
@@ -230,15 +197,12 @@ def silence_list(ctx: click.Context, show_all: bool, fmt: str) -> None:
 @click.pass_context
 def silence_expire(ctx: click.Context, silence_id: str) -> None:
     """End a silence now."""
+    from alerts.manage import expire_silence
     from alerts.store import AlertStore
 
     _, wh = _ctx_parts(ctx)
-    store = AlertStore(wh)
-    hits = [s for s in store.silences() if s.id.startswith(silence_id.strip())]
-    if len(hits) != 1:
-        raise ConfigError(f"silence id {silence_id!r} matches {len(hits)} silences (see `spendscope silence list`)")
-    store.expire_silence(hits[0], dt.datetime.now(dt.UTC))
-    click.echo(f"expired silence {hits[0].id}")
+    expired = expire_silence(AlertStore(wh), silence_id, dt.datetime.now(dt.UTC))
+    click.echo(f"expired silence {expired.id}")
 
 
 # -- actions ------------------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ on Databricks, spot capacity at 60% of GCP GPU-hours and 70% of Databricks', and
 
 from __future__ import annotations
 
-from pydantic import Field
+import datetime as dt
+
+from pydantic import Field, model_validator
 
 from spendscope.config_base import Strict
 
@@ -33,3 +35,18 @@ class PlanConfig(Strict):
         description="share of GPU-hours on spot/preemptible capacity, per side (gcp = GCE + GKE)",
     )
     targets: PlanTargets = PlanTargets()
+    # Once work has left GCP, the page's window holds no GCP figures to compare with: pin the pre-migration days.
+    baseline_since: dt.date | None = Field(
+        default=None, description="first reporting day of the GCP baseline the scorecard compares with"
+    )
+    baseline_until: dt.date | None = Field(
+        default=None, description="last reporting day (inclusive) of the GCP baseline; unset: the page's window"
+    )
+
+    @model_validator(mode="after")
+    def _baseline_window(self) -> PlanConfig:
+        if (self.baseline_since is None) != (self.baseline_until is None):
+            raise ValueError("set both baseline_since and baseline_until, or neither")
+        if self.baseline_since and self.baseline_until and self.baseline_since > self.baseline_until:
+            raise ValueError("baseline_since is after baseline_until")
+        return self
