@@ -68,3 +68,27 @@ def test_the_shared_date_filter_narrows_the_page(app_config: Path) -> None:
     at.date_input(key="window").set_value(old).run()
     assert not at.exception
     assert any(f"No spend between {old[0]} and {old[1]}" in i.value for i in at.info)
+
+
+def test_overview_on_the_demo_equals_the_query_layer(demo_app: Path) -> None:
+    """Month-to-date, the month-end outlook and the alerts firing now, as the query functions give them."""
+    from dashboards.queries import alerts as qa
+    from dashboards.queries import budgets as qb
+    from dashboards.queries import costs as qc
+    from exporters.warehouse import open_warehouse
+    from spendscope import config
+
+    settings = config.load(str(demo_app))
+    wh = open_warehouse(settings)
+    today = dt.date.today()
+    at = run_app()
+    metrics = {m.label: m.value for m in at.metric}
+    mtd = qc.month_to_date(wh, settings, today)
+    assert metrics["Month to date"] == f"${mtd['mtd']:,.0f}" and metrics["Yesterday"] == f"${mtd['yesterday']:,.0f}"
+    outlook = qb.month_outlook(wh, settings, today)
+    assert outlook["forecast_usd"] is not None
+    assert metrics["Month-end forecast"] == f"${outlook['forecast_usd']:,.0f}"
+    assert metrics["Monthly budget"] == f"${outlook['budget_usd']:,.0f}"
+    firing = qa.firing_now(wh, settings)
+    assert f"Alerts firing now: {firing.num_rows}" in [s.value for s in at.subheader]
+    assert {"Daily spend by provider", "Daily spend by service", "Data freshness"} <= {s.value for s in at.subheader}
