@@ -365,6 +365,15 @@ def _register_alert_commands() -> None:
 _register_alert_commands()
 
 
+def _register_report_commands() -> None:
+    from spendscope.cli_report import register
+
+    register(cli)
+
+
+_register_report_commands()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point."""
     try:

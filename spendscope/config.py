@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from alerts.config import AlertsConfig
 from spendscope.config_base import CollectorBase, Prices, Strict
 from spendscope.config_plan import PlanConfig
+from spendscope.config_report import ReportConfig
 from spendscope.config_telemetry import (
     DcgmConfig,
     ExportersConfig,
@@ -145,6 +146,7 @@ class Settings(Strict):
     exporters: ExportersConfig = ExportersConfig()
     alerts: AlertsConfig = AlertsConfig()
     plan: PlanConfig = PlanConfig()
+    report: ReportConfig = ReportConfig()
     app: AppConfig = AppConfig()
     source: str | None = Field(default=None, exclude=True)
 

@@ -1,5 +1,5 @@
 """The daemon (`spendscope run`): apscheduler jobs for every enabled collector, telemetry upkeep, lake upkeep,
-the Datadog push, the alert evaluation; and the Prometheus exporter's /metrics while it runs.
+the Datadog push, the alert evaluation, the daily cost email; and the Prometheus exporter's /metrics while it runs.
 
 Each job is coalesced, never overlaps itself (max_instances=1) and has a misfire grace; a failing job
 is logged and marked down in `health` while every other job goes on. SIGTERM/SIGINT stop it cleanly:
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from collectors import load_all
@@ -63,6 +64,7 @@ class Job:
     misfire_grace_seconds: int = 300
     run_at_start: bool = True  # collectors catch up at once; upkeep waits one interval
     health: JobHealth = field(default_factory=JobHealth)
+    trigger: BaseTrigger | None = None  # instead of every interval_minutes (the daily report: a time of day)
 
 
 class Daemon:
@@ -113,6 +115,12 @@ class Daemon:
             # the collectors' first runs have landed.
             self.alerts = AlertEngine.from_settings(settings, warehouse, clock=clock)
             self.add_job(Job("alerts", self._evaluate_alerts, settings.alerts.interval_minutes, run_at_start=False))
+        if settings.report.enabled:
+            from dashboards.report.schedule import RETRY_MINUTES, ReportJob
+
+            # At send_at in its zone; also at start, which sends a report missed while the daemon was down.
+            report = ReportJob(settings, warehouse, clock=clock)
+            self.add_job(Job("daily-report", report.run, RETRY_MINUTES, trigger=report.trigger()))
 
     def add_job(self, job: Job) -> None:
         self.jobs[job.name] = job
@@ -228,16 +236,21 @@ class Daemon:
         )
         now = dt.datetime.now(dt.UTC)
         for job in self.jobs.values():
+            first: dict[str, Any] = {}  # a trigger of its own decides the first run unless it runs at start
+            if job.run_at_start:
+                first["next_run_time"] = now
+            elif job.trigger is None:
+                first["next_run_time"] = now + dt.timedelta(minutes=job.interval_minutes)
             scheduler.add_job(
                 self.run_job,
-                IntervalTrigger(minutes=job.interval_minutes),
+                job.trigger or IntervalTrigger(minutes=job.interval_minutes),
                 args=[job.name],
                 id=job.name,
                 name=job.name,
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=job.misfire_grace_seconds,
-                next_run_time=now if job.run_at_start else now + dt.timedelta(minutes=job.interval_minutes),
+                **first,
             )
         scheduler.start()
         self.scheduler = scheduler

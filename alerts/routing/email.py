@@ -3,6 +3,7 @@
 `security` is `starttls` (plain connect, then STARTTLS, port 587), `ssl` (TLS from the first byte, port 465)
 or `none`; certificates are verified (against `ca_file` when set). With `username_env` the client logs in
 with that user and the password in `password_env`; both are read from the environment when sending.
+`send_mail` is those steps for any message: the notifier and the daily cost email (dashboards/report) share it.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import html
 import logging
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any
+from typing import Any, Protocol
 
 from alerts.routing.base import Notifier
 from alerts.routing.config import EmailNotifier
@@ -45,6 +46,76 @@ def build_message(batch: Sequence[Notification], sender: str, to: Sequence[str],
     return msg
 
 
+class SmtpServer(Protocol):
+    """What `send_mail` needs of a config: the notifier's `EmailNotifier` and the report's `[report.smtp]` both fit."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def security(self) -> str: ...
+    @property
+    def username_env(self) -> str | None: ...
+    @property
+    def password_env(self) -> str | None: ...
+    @property
+    def ca_file(self) -> str | None: ...
+    @property
+    def timeout_seconds(self) -> float: ...
+
+
+def _env_secret(label: str, field: str, env_name: str | None, environ: Mapping[str, str]) -> str | None:
+    if env_name is None:
+        return None
+    value = environ.get(env_name, "")
+    if not value:
+        raise SourceError(f"{label}: the variable {env_name} ({field}) is not set in the environment")
+    return value
+
+
+def smtp_credentials(server: SmtpServer, label: str, environ: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(user, password) from the variables the config names; (None, None) without `username_env`."""
+    user = _env_secret(label, "username_env", server.username_env, environ)
+    password = _env_secret(label, "password_env", server.password_env, environ) if user is not None else None
+    return user, password
+
+
+def send_mail(
+    msg: EmailMessage, server: SmtpServer, label: str, credentials: tuple[str | None, str | None] = (None, None)
+) -> dict[str, Any]:
+    """Connect (SSL or plain), STARTTLS, log in, send `msg` to its To/Cc; returns the refused recipients.
+
+    Raises SourceError naming `label`, the server and the step that failed, never a credential.
+    """
+    user, password = credentials
+    where = f"{server.host}:{server.port}"
+    step = "connect"
+    tls = ssl.create_default_context(cafile=server.ca_file) if server.security != "none" else None
+    try:
+        if server.security == "ssl":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(server.host, server.port, timeout=server.timeout_seconds, context=tls)
+        else:
+            smtp = smtplib.SMTP(server.host, server.port, timeout=server.timeout_seconds)
+        with smtp:
+            if server.security == "starttls":
+                step = "starttls"
+                smtp.starttls(context=tls)
+            if user is not None:
+                step = "login"
+                smtp.login(user, password or "")
+            step = "send"
+            refused: dict[str, Any] = smtp.send_message(msg)
+    except smtplib.SMTPResponseException as exc:
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        raise SourceError(f"{label}: SMTP {where} {step}: {exc.smtp_code} {text[:200]}") from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise SourceError(f"{label}: SMTP {where} {step}: {type(exc).__name__}: {exc}"[:300]) from None
+    if refused:
+        log.warning("mail:%s refused_recipients:%s", label, ",".join(sorted(refused)))
+    return refused
+
+
 class EmailSender(Notifier):
     """Mails each batch to `to`; accepts only alerts of `immediate_severities`."""
 
@@ -57,38 +128,10 @@ class EmailSender(Notifier):
         """Immediate mail only for the configured severities (critical by default)."""
         return alert.severity in self.config.immediate_severities
 
-    def _tls(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self.config.ca_file)
-
     def send(self, notifications: Sequence[Notification]) -> None:
         """Send the batch as one message (SourceError naming the step that failed, never a credential)."""
         cfg = self.config
-        user = self.secret("username_env", cfg.username_env)
-        password = self.secret("password_env", cfg.password_env) if user is not None else None
+        credentials = smtp_credentials(cfg, self.name, self.environ)
         msg = build_message(notifications, cfg.sender, cfg.to, self.external_url)
-        where = f"{cfg.host}:{cfg.port}"
-        step = "connect"
-        try:
-            if cfg.security == "ssl":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    cfg.host, cfg.port, timeout=cfg.timeout_seconds, context=self._tls()
-                )
-            else:
-                smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_seconds)
-            with smtp:
-                if cfg.security == "starttls":
-                    step = "starttls"
-                    smtp.starttls(context=self._tls())
-                if user is not None:
-                    step = "login"
-                    smtp.login(user, password or "")
-                step = "send"
-                refused = smtp.send_message(msg)
-        except smtplib.SMTPResponseException as exc:
-            text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-            raise SourceError(f"{self.name}: SMTP {where} {step}: {exc.smtp_code} {text[:200]}") from None
-        except (smtplib.SMTPException, OSError) as exc:
-            raise SourceError(f"{self.name}: SMTP {where} {step}: {type(exc).__name__}: {exc}"[:300]) from None
-        if refused:
-            log.warning("notifier:%s refused_recipients:%s", self.name, ",".join(sorted(refused)))
+        send_mail(msg, cfg, self.name, credentials)
         log.debug("notifier:%s mail:%s alerts:%s", self.name, msg["Message-ID"], len(notifications))
