@@ -31,7 +31,7 @@ def numbers(df: pd.DataFrame, key: str, label: str = "numbers") -> None:
 def chart(chart: alt.Chart | alt.LayerChart, df: pd.DataFrame, title: str, key: str) -> None:
     """A titled Altair chart with its numbers one click away."""
     st.subheader(title)
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
     numbers(df, key)
 
 

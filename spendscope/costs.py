@@ -150,9 +150,16 @@ def daily_by(
 def dimension_values(wh: Warehouse, tz: str) -> dict[str, list[str]]:
     """The values each filterable dimension takes in cost_daily (the sidebar's choices), sorted."""
     dims = list(FILTERS.values())
-    selects = ", ".join(f"ARRAY_AGG(DISTINCT {DIMENSIONS[d]} IGNORE NULLS) AS {d}" for d in dims)
-    row = wh.query(f"SELECT {selects} FROM {_source(wh, [], tz)}").to_pylist()[0]
-    return {d: sorted(row[d] or []) for d in dims}
+    # One DISTINCT per dimension, UNION ALL'd: ARRAY_AGG would need IGNORE NULLS, which DuckDB lacks outside windows.
+    source = _source(wh, [], tz)
+    sql = " UNION ALL ".join(
+        f"SELECT DISTINCT '{d}' AS dim, {DIMENSIONS[d]} AS value FROM {source} WHERE {DIMENSIONS[d]} IS NOT NULL"
+        for d in dims
+    )
+    out: dict[str, list[str]] = {d: [] for d in dims}
+    for row in wh.query(sql).to_pylist():
+        out[row["dim"]].append(row["value"])
+    return {d: sorted(v) for d, v in out.items()}
 
 
 def month_to_date(

@@ -116,6 +116,22 @@ class Chromium:
             time.sleep(0.25)
         raise TimeoutError(f"{url}: the app did not finish rendering in {timeout:.0f} s (state {state})")
 
+    def switch_page(self, href_end: str, title: str, timeout: float = 60.0) -> None:
+        """Click the sidebar link whose href ends with `href_end` (in-app navigation, as a user switches pages) and
+        wait until that page's heading shows and its script has finished."""
+        link = f'[data-testid="stSidebarNavLink"][href$="{href_end}"]'
+        if not self.evaluate(
+            f"(() => {{ const a = document.querySelector('{link}'); a && a.click(); return !!a; }})()"
+        ):
+            raise RuntimeError(f"no sidebar link to {href_end!r}")
+        heading = "document.querySelector('[data-testid=\"stMain\"] h1')?.innerText || ''"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.evaluate(_READY) == "CONNECTED/notRunning" and title in self.evaluate(heading):
+                return
+            time.sleep(0.02)
+        raise TimeoutError(f"{href_end}: page {title!r} did not finish rendering in {timeout:.0f} s")
+
     def errors(self) -> list[str]:
         """Texts of Streamlit exception and error elements on the page."""
         return list(self.evaluate(ERRORS) or [])
