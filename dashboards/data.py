@@ -7,6 +7,7 @@ page renders from memory until the TTL passes or a table it may read is written.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
 from collections.abc import Callable
@@ -16,6 +17,7 @@ import streamlit as st
 
 from exporters.warehouse import Warehouse, open_warehouse
 from spendscope import config
+from spendscope.clock import today_in
 
 TTL_SECONDS = 60
 # Tables whose writes invalidate every cached result (their Delta versions are part of the cache key).
@@ -44,6 +46,11 @@ def settings() -> config.Settings:
 
 def warehouse() -> Warehouse:
     return _warehouse_for(_config_path())
+
+
+def today() -> dt.date:
+    """The reporting day under way (`reporting.timezone`), not the server's local date: the pages' "today"."""
+    return today_in(settings().reporting.timezone)
 
 
 def version() -> Any:

@@ -21,7 +21,7 @@ LABELS = {"providers": "Provider", "platforms": "Platform", "teams": "Team", "pr
 
 
 def _default() -> tuple[dt.date, dt.date]:
-    today = dt.date.today()
+    today = data.today()
     return today - dt.timedelta(days=DEFAULT_DAYS), today
 
 

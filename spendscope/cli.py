@@ -61,13 +61,14 @@ def _warehouse(ctx: click.Context) -> Any:
     return obj["warehouse"]
 
 
-def _day(value: str | None) -> dt.date | None:
+def _day(value: str | None, tz: str = "UTC") -> dt.date | None:
+    """A --since/--until/--end value; relative ones (today, yesterday, -Nd) count reporting days in `tz`."""
     from spendscope.clock import parse_day
 
     if value is None:
         return None
     try:
-        return parse_day(value)
+        return parse_day(value, tz)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD, today, yesterday, -Nd)") from None
 
@@ -216,7 +217,8 @@ def costs(ctx: click.Context, by: tuple[str, ...], since: str | None, until: str
     if bad:
         raise click.BadParameter(f"{', '.join(bad)}; valid: {', '.join(costs_mod.DIMENSIONS)}", param_hint="--by")
     settings = _settings(ctx)
-    table = costs_mod.summary(_warehouse(ctx), list(by), _day(since), _day(until), settings.reporting.timezone)
+    tz = settings.reporting.timezone
+    table = costs_mod.summary(_warehouse(ctx), list(by), _day(since, tz), _day(until, tz), tz)
     _emit(table, fmt)
     if fmt == "table" and table.num_rows:
         totals: dict[str, float] = {}
@@ -241,9 +243,10 @@ def gpu_costs(ctx: click.Context, since: str | None, until: str | None, by: str,
     from spendscope import economics
 
     settings = _settings(ctx)
-    last = _day(until) or _day("yesterday")
+    tz = settings.reporting.timezone
+    last = _day(until, tz) or _day("yesterday", tz)
     assert last is not None
-    first = _day(since) or last - dt.timedelta(days=6)
+    first = _day(since, tz) or last - dt.timedelta(days=6)
     if first > last:
         raise click.BadParameter(f"--since {first} is after --until {last}", param_hint="--since")
     daily = economics.unit_economics(_warehouse(ctx), first, last, settings.reporting.timezone)
@@ -298,7 +301,8 @@ def focus_export(ctx: click.Context, fmt: str, out: str, since: str | None, unti
         )
     from exporters.focus_export import export_focus
 
-    n = export_focus(_warehouse(ctx), out, "csv" if fmt == "csv" else "parquet", _day(since), _day(until))
+    tz = _settings(ctx).reporting.timezone
+    n = export_focus(_warehouse(ctx), out, "csv" if fmt == "csv" else "parquet", _day(since, tz), _day(until, tz))
     click.echo(f"wrote {n} row(s) to {out}")
 
 

@@ -34,7 +34,7 @@ def report_daily(ctx: click.Context, date: str | None, send: bool, out: str | No
     settings = _settings(ctx)
     now = system_clock()
     latest = now.astimezone(_zone(settings.reporting.timezone)).date()
-    day = _parse_day(date) if date is not None else yesterday(settings, now)
+    day = _parse_day(date, settings.reporting.timezone) if date is not None else yesterday(settings, now)
     if day > latest:
         raise click.BadParameter(f"{day} has not begun yet in {settings.reporting.timezone}", param_hint="--date")
     if send and not settings.report.to:
@@ -62,11 +62,11 @@ def report_daily(ctx: click.Context, date: str | None, send: bool, out: str | No
         click.echo(render_text(report), nl=False)
 
 
-def _parse_day(text: str) -> dt.date:
+def _parse_day(text: str, tz: str) -> dt.date:
     from spendscope.clock import parse_day
 
     try:
-        return parse_day(text)
+        return parse_day(text, tz)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a date (YYYY-MM-DD, yesterday, -Nd)", param_hint="--date") from None
 

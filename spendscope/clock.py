@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 UTC = dt.UTC
 
@@ -21,10 +22,15 @@ def fixed_clock(at: dt.datetime) -> Clock:
     return lambda: frozen
 
 
-def parse_day(text: str) -> dt.date:
-    """Parse YYYY-MM-DD, or 'today' / 'yesterday' / '-Nd' relative to UTC today."""
+def today_in(tz: str, clock: Clock = system_clock) -> dt.date:
+    """Today's date in time zone `tz` (the reporting day that is under way)."""
+    return clock().astimezone(ZoneInfo(tz)).date()
+
+
+def parse_day(text: str, tz: str = "UTC", clock: Clock = system_clock) -> dt.date:
+    """Parse YYYY-MM-DD, or 'today' / 'yesterday' / '-Nd' relative to today in `tz` (reporting days)."""
     text = text.strip().lower()
-    today = system_clock().date()
+    today = today_in(tz, clock)
     if text == "today":
         return today
     if text == "yesterday":

@@ -140,9 +140,7 @@ def summary(
     return wh.query(sql, {"tz": tz, "since": since, "until": until, **fparams})
 
 
-def daily_by(
-    wh: Warehouse, dim: str, since: dt.date, until: dt.date, tz: str, flt: CostFilter = NO_FILTER
-) -> pa.Table:
+def daily_by(wh: Warehouse, dim: str, since: dt.date, until: dt.date, tz: str, flt: CostFilter = NO_FILTER) -> pa.Table:
     """Daily billed cost split by one dimension: columns day, <dim>, billed_cost, …"""
     return summary(wh, ["day", dim], since, until, tz, flt)
 
@@ -168,7 +166,8 @@ def month_to_date(
     """Month-to-date, yesterday and the same span of last month, billed, in one billing currency."""
     first = today.replace(day=1)
     prev_first = (first - dt.timedelta(days=1)).replace(day=1)
-    prev_same = prev_first + (today - first)
+    # The same span of last month, never past its last day (Mar 31 compares with Feb 1–28, not into March).
+    prev_same = min(prev_first + (today - first), first - dt.timedelta(days=1))
     conds, fparams = flt.clauses()
     sql = f"""
         SELECT

@@ -10,6 +10,7 @@ import pytest
 
 from exporters.warehouse.duckdb import DuckDbLake
 from spendscope import costs
+from spendscope.clock import fixed_clock, parse_day, today_in
 from spendscope.costs import CostFilter
 from tests.seed import TZ, seed_costs
 
@@ -57,3 +58,23 @@ def test_injection_strings_are_only_ever_values(lake: DuckDbLake) -> None:
     evil = ("x' OR '1'='1", "'); DROP TABLE cost_daily; --", "team) OR TRUE --")
     assert total(lake, CostFilter(teams=evil, providers=evil)) == 0.0
     assert total(lake, CostFilter()) == pytest.approx(147.0)  # nothing was dropped
+
+
+def test_same_span_last_month_never_reaches_into_this_month(tmp_path: Path) -> None:
+    """On Mar 31 the comparison span is Feb 1–28, not Feb 1 + 30 days (which would be Mar 3)."""
+    wh = DuckDbLake(tmp_path / "lake")
+    at = [dt.datetime(2026, 2, 10, 20, tzinfo=dt.UTC), dt.datetime(2026, 3, 2, 20, tzinfo=dt.UTC)]
+    seed_costs(
+        wh, [{"BilledCost": 10.0, "ProviderName": "p", "ServiceName": "s", "ChargePeriodStart": ts} for ts in at]
+    )
+    mtd = costs.month_to_date(wh, dt.date(2026, 3, 31), TZ)
+    assert (mtd["mtd"], mtd["prev_mtd"]) == (pytest.approx(10.0), pytest.approx(10.0))
+
+
+def test_relative_days_are_reporting_days_in_the_reporting_zone() -> None:
+    """At 05:00 UTC on Nov 22 it is still Nov 21 in Los Angeles: 'yesterday' there is Nov 20."""
+    clock = fixed_clock(dt.datetime(2026, 11, 22, 5, tzinfo=dt.UTC))
+    assert today_in(TZ, clock) == dt.date(2026, 11, 21)
+    assert parse_day("yesterday", TZ, clock) == dt.date(2026, 11, 20)
+    assert parse_day("-7d", TZ, clock) == dt.date(2026, 11, 14)
+    assert parse_day("yesterday", "UTC", clock) == dt.date(2026, 11, 21)

@@ -3,8 +3,6 @@ and each prepaid credit by bucket with its projected exhaustion — the numbers 
 
 from __future__ import annotations
 
-import datetime as dt
-
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -46,7 +44,7 @@ def burn_down(lines: pd.DataFrame, title: str, key: str, series: list[str]) -> N
 st.title("Budgets & credits")
 if not widgets.empty_state():
     try:
-        outlook = data.query(q.month_outlook, dt.date.today(), current())
+        outlook = data.query(q.month_outlook, data.today(), current())
         statuses = data.query(q.budget_statuses).to_pandas()
         credits = data.query(q.credit_status).to_pandas()
     except ConfigError as exc:

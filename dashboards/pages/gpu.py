@@ -18,20 +18,12 @@ from dashboards.queries import gpu as q
 from spendscope.economics import busy_threshold_note
 
 BUSY, IDLE = "#2e7d32", "#c62828"
-LABEL = 320  # px of axis label: host and cluster names are long
 HOURS = st.column_config.NumberColumn(format="%.1f")
 RATIO = st.column_config.NumberColumn(format="percent")
 USD = st.column_config.NumberColumn(format="dollar")
 COLUMNS = {"measured_gpu_hours": HOURS, "busy_gpu_hours": HOURS, "idle_gpu_hours": HOURS, "gpus": HOURS,
            "busy_ratio": RATIO, "utilization": RATIO, "price_usd_per_hour": USD, "idle_usd_per_hour": USD,
            "idle_cost_usd": USD, "idle_cost_usd_per_hour": USD}  # fmt: skip
-
-
-def time_axis(days: int) -> alt.X:
-    """Local time buckets with a dated tick every few days (about ten labels whatever the window)."""
-    return alt.X(
-        "bucket:T", title=None, axis=alt.Axis(format="%b %d", tickCount={"interval": "day", "step": max(1, days // 10)})
-    )
 
 
 def busy_idle(df: pd.DataFrame, dim: str, title: str, key: str) -> None:
@@ -42,7 +34,7 @@ def busy_idle(df: pd.DataFrame, dim: str, title: str, key: str) -> None:
         .transform_fold(["busy", "idle"], as_=["state", "gpu_hours"])
         .mark_bar()
         .encode(
-            y=alt.Y(f"{dim}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=LABEL)),
+            y=alt.Y(f"{dim}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=widgets.LABEL)),
             x=alt.X("gpu_hours:Q", stack=True, title="GPU-hours"),
             color=alt.Color("state:N", scale=alt.Scale(domain=["busy", "idle"], range=[BUSY, IDLE])),
             tooltip=[f"{dim}:N", "state:N", alt.Tooltip("gpu_hours:Q", format=",.1f")],
@@ -51,34 +43,10 @@ def busy_idle(df: pd.DataFrame, dim: str, title: str, key: str) -> None:
     widgets.chart(bars, df, title, key)
 
 
-def heatmap(df: pd.DataFrame, hosts: tuple[str, ...], hours: int, days: int) -> None:
-    """Mean utilization per host and time bucket."""
-    cells = (
-        alt.Chart(df)
-        .transform_calculate(end=f"timeOffset('hours', toDate(datum.bucket), {hours})")
-        .mark_rect()
-        .encode(
-            x=time_axis(days),
-            x2="end:T",
-            y=alt.Y("host:N", sort=list(hosts), title=None, axis=alt.Axis(labelLimit=LABEL, labelOverlap=False)),
-            color=alt.Color("utilization:Q", scale=alt.Scale(domain=[0, 1], scheme="viridis"), title="utilization"),
-            tooltip=[
-                "host:N",
-                "bucket:T",
-                alt.Tooltip("utilization:Q", format=".0%"),
-                alt.Tooltip("busy_ratio:Q", format=".0%"),
-                alt.Tooltip("gpu_hours:Q", format=",.1f"),
-            ],
-        )
-        .properties(height=max(120, 20 * len(hosts)))
-    )
-    widgets.chart(cells, df, "Utilization by host", "gpu-heatmap")
-
-
 def line(df: pd.DataFrame, field: str, title: str, key: str, days: int) -> None:
     """One fleet-wide series per time bucket."""
     points = alt.Chart(df).mark_line(point=True)
-    widgets.chart(points.encode(x=time_axis(days), y=f"{field}:Q", tooltip=["bucket:T", f"{field}:Q"]),
+    widgets.chart(points.encode(x=widgets.time_axis(days), y=f"{field}:Q", tooltip=["bucket:T", f"{field}:Q"]),
                   df, title, key)  # fmt: skip
 
 
@@ -86,15 +54,11 @@ st.title("GPU efficiency")
 since, until = window()
 days = (until - since).days + 1
 flt = current()
-settings = data.settings()
 eff = data.query(q.efficiency, since, until, flt)
 t = eff.totals
-if not t["hosts"]:
-    st.info(f"No GPU telemetry between {since} and {until}. " + widgets.EMPTY)
-else:
-    st.caption(f"Reporting days {since} … {until} ({settings.reporting.timezone}); "
-               f"{busy_threshold_note(settings.telemetry)}. Team and platform filters apply; clusters and teams "
-               "come from the inventory, as in `spendscope gpu-costs` and the idle alerts.")  # fmt: skip
+note = (f"; {busy_threshold_note(data.settings().telemetry)}. Team and platform filters apply; clusters and teams "
+        "come from the inventory, as in `spendscope gpu-costs` and the idle alerts.")  # fmt: skip
+if widgets.window_intro(t["hosts"], "GPU telemetry", since, until, note):
     a, b, c, d, e = st.columns(5)
     a.metric("GPUs", f"{t['gpus']:,.0f}", help=f"on {t['hosts']} hosts; a MIG instance counts its share")
     b.metric("GPU-hours measured", f"{t['measured_gpu_hours']:,.0f}")
@@ -103,7 +67,13 @@ else:
     e.metric("Est. idle $", widgets.money(t["idle_cost_usd"]), help="idle GPU-hours × the inventory's $ per GPU-hour")
 
     heat = data.query(q.heatmap, since, until, eff.heat_hosts).to_pandas()
-    heatmap(heat, eff.heat_hosts, eff.bucket_hours, days)
+    widgets.bucket_heatmap(
+        heat, "host", eff.heat_hosts, eff.bucket_hours, days,
+        alt.Color("utilization:Q", scale=alt.Scale(domain=[0, 1], scheme="viridis"), title="utilization"),
+        [alt.Tooltip("utilization:Q", format=".0%"), alt.Tooltip("busy_ratio:Q", format=".0%"),
+         alt.Tooltip("gpu_hours:Q", format=",.1f")],
+        "Utilization by host", "gpu-heatmap",
+    )  # fmt: skip
     st.caption(f"{len(eff.heat_hosts)} of {t['hosts']} hosts (those with the most GPU-hours), {eff.bucket_hours}-hour "
                "buckets; utilization is graphics-engine activity, else GPU utilization.")  # fmt: skip
 

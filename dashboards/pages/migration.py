@@ -32,10 +32,11 @@ if not widgets.empty_state():
     else:
         covered = m.covered_days
         scaled = "" if covered == q.MONTH_DAYS else f", scaled ×30/{covered} (the data reaches back {covered} days)"
-        st.caption(f"Monthly cost now: spend of the 30 reporting days {m.start} … {m.end} (the last day with cost "
+        st.caption(f"Monthly cost now: spend of the 30 reporting days {m.start} … {m.end} (the last complete day with cost "
                    f"data on or before the range's end){scaled}. GCP + Databricks only.")  # fmt: skip
     if flt.active:
-        st.caption("Cost figures follow the sidebar filters; GPU figures follow the date range only.")
+        st.caption("The plan, the monthly cost and the scorecard are the whole fleet's; the spend split follows the "
+                   "sidebar filters; GPU figures follow the date range only.")  # fmt: skip
     a, b, c, d = st.columns(4)
     a.metric("Monthly cost now", widgets.money(m.run_rate_usd))
     b.metric("Plan: all-GCP baseline", widgets.money(m.baseline_usd))

@@ -17,25 +17,17 @@ GBPS = st.column_config.NumberColumn(format="%.2f")
 RATIO = st.column_config.NumberColumn(format="percent")
 COLUMNS = {"speed_gbps": GBPS, "rx_mean_gbps": GBPS, "tx_mean_gbps": GBPS, "peak_gbps": GBPS,
            "mean_saturation": RATIO, "peak_saturation": RATIO, "saturated_share": RATIO}  # fmt: skip
-_END = "timeOffset('hours', toDate(datum.bucket), {hours})"  # a bucket's end, for bars and cells as wide as it
-
-
-def time_axis(days: int) -> alt.X:
-    """Local time buckets with a dated tick every few days (about ten labels whatever the window)."""
-    return alt.X(
-        "bucket:T", title=None, axis=alt.Axis(format="%b %d", tickCount={"interval": "day", "step": max(1, days // 10)})
-    )
 
 
 def throughput(df: pd.DataFrame, hours: int, days: int) -> None:
     """Stacked receive + transmit Gbit/s per host / interface and time bucket, each block as wide as its bucket."""
     blocks = (
         alt.Chart(df)
-        .transform_calculate(total_gbps="datum.rx_gbps + datum.tx_gbps", end=_END.format(hours=hours))
+        .transform_calculate(total_gbps="datum.rx_gbps + datum.tx_gbps", end=widgets.bucket_end(hours))
         .transform_stack(stack="total_gbps", groupby=["bucket"], as_=["y0", "y1"], sort=[alt.SortField("series")])
         .mark_rect()
         .encode(
-            x=time_axis(days),
+            x=widgets.time_axis(days),
             x2="end:T",
             y=alt.Y("y0:Q", title="Gbit/s (rx + tx)"),
             y2="y1:Q",
@@ -51,46 +43,14 @@ def throughput(df: pd.DataFrame, hours: int, days: int) -> None:
     widgets.chart(blocks, df, "Throughput by host and interface", "net-throughput")
 
 
-def saturation(df: pd.DataFrame, series: tuple[str, ...], hours: int, days: int) -> None:
-    """Peak saturation per host / interface and time bucket."""
-    cells = (
-        alt.Chart(df)
-        .transform_calculate(end=_END.format(hours=hours))
-        .mark_rect()
-        .encode(
-            x=time_axis(days),
-            x2="end:T",
-            y=alt.Y("series:N", sort=list(series), title=None, axis=alt.Axis(labelLimit=320, labelOverlap=False)),
-            color=alt.Color(
-                "peak_saturation:Q",
-                scale=alt.Scale(domain=[0, 1], scheme="orangered", clamp=True),
-                title="peak saturation",
-            ),
-            tooltip=[
-                "series:N",
-                "bucket:T",
-                alt.Tooltip("peak_saturation:Q", format=".0%"),
-                alt.Tooltip("mean_saturation:Q", format=".0%"),
-            ],
-        )
-        .properties(height=max(120, 20 * len(series)))
-    )
-    widgets.chart(cells, df, "Saturation by host and interface", "net-saturation")
-
-
 st.title("Network")
 since, until = window()
 days = (until - since).days + 1
-flt = current()
-settings = data.settings()
-traffic = data.query(q.traffic, since, until, flt)
+traffic = data.query(q.traffic, since, until, current())
 t = traffic.totals
-if not t["interfaces"]:
-    st.info(f"No network samples between {since} and {until}. " + widgets.EMPTY)
-else:
-    st.caption(f"Reporting days {since} … {until} ({settings.reporting.timezone}). Raw network samples are kept "
-               f"{settings.telemetry.raw_retention_days} days (telemetry.raw_retention_days). Team and platform "
-               "filters apply.")  # fmt: skip
+note = (f". Raw network samples are kept {data.settings().telemetry.raw_retention_days} days "
+        "(telemetry.raw_retention_days). Team and platform filters apply.")  # fmt: skip
+if widgets.window_intro(t["interfaces"], "network samples", since, until, note):
     a, b, c, d = st.columns(4)
     a.metric("Interfaces", f"{t['interfaces']:,}", help=f"on {t['hosts']} hosts")
     b.metric("Received", f"{t['rx_bytes'] / 1e12:,.1f} TB")
@@ -106,7 +66,13 @@ else:
                f"{traffic.bucket_hours}-hour bucket, so the layers add up to the fleet's traffic.")  # fmt: skip
 
     sat = data.query(q.saturation, since, until, traffic.top_saturated).to_pandas()
-    saturation(sat, traffic.top_saturated, traffic.bucket_hours, days)
+    widgets.bucket_heatmap(
+        sat, "series", traffic.top_saturated, traffic.bucket_hours, days,
+        alt.Color("peak_saturation:Q", scale=alt.Scale(domain=[0, 1], scheme="orangered", clamp=True),
+                  title="peak saturation"),
+        [alt.Tooltip("peak_saturation:Q", format=".0%"), alt.Tooltip("mean_saturation:Q", format=".0%")],
+        "Saturation by host and interface", "net-saturation",
+    )  # fmt: skip
     st.caption(f"{len(traffic.top_saturated)} of {t['interfaces']} interfaces (the highest peaks); saturation is "
                "max(rx, tx) ÷ link speed.")  # fmt: skip
 

@@ -3,8 +3,6 @@ firing now; how far each source's data reaches."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
 from dashboards import data, widgets
@@ -12,35 +10,39 @@ from dashboards.filters import current, window
 from dashboards.queries import alerts as qa
 from dashboards.queries import budgets as qb
 from dashboards.queries import costs as q
+from spendscope.errors import SpendscopeError
 
 st.title("Overview")
 if not widgets.empty_state():
     since, until = window()
     flt = current()
-    today = dt.date.today()
-    mtd = data.query(q.month_to_date, today, flt)
+    today = data.today()
+    head = data.query(q.headline, today, flt)
     a, b, c = st.columns(3)
     a.metric(
-        "Month to date",
-        widgets.money(mtd["mtd"]),
-        delta=f"{mtd['mtd'] - mtd['prev_mtd']:,.0f} vs last month",
+        f"Month to date ({today:%B})",
+        widgets.money(head["mtd"]),
+        delta=f"{head['vs_last_month']:,.0f} vs the same days last month",
         delta_color="inverse",
     )
-    b.metric("Yesterday", widgets.money(mtd["yesterday"]))
-    days_elapsed = max(1, (today - today.replace(day=1)).days + 1)
-    c.metric("Daily burn (MTD avg)", widgets.money(mtd["mtd"] / days_elapsed))
-    outlook = data.query(qb.month_outlook, today, flt)
-    d = st.columns(3)
-    budget = outlook["budget_usd"]
-    d[0].metric(
-        "Month-end forecast",
-        widgets.money(outlook["forecast_usd"]),
-        delta=None if budget is None or outlook["forecast_usd"] is None else
-        f"{outlook['forecast_usd'] - budget:,.0f} vs budget",
-        delta_color="inverse",
-    )  # fmt: skip
-    d[1].metric("Monthly budget", widgets.money(budget), help=outlook["budget_source"])
-    d[2].metric("Forecast / budget", widgets.pct(outlook["forecast_ratio"]), help=outlook["forecast_note"])
+    b.metric("Yesterday", widgets.money(head["yesterday"]))
+    c.metric("Daily burn (last 7 days)", widgets.money(head["daily_burn"]))
+    try:
+        outlook = data.query(qb.month_outlook, today, flt)
+    except SpendscopeError as exc:  # a broken rule file must not take the landing page down
+        st.warning(f"Budgets unavailable: {exc}")
+    else:
+        budget, forecast = outlook["budget_usd"], outlook["forecast_usd"]
+        d = st.columns(3)
+        month = f"{outlook['period_start']:%B}"
+        d[0].metric(
+            f"Month-end forecast ({month})",
+            widgets.money(forecast),
+            delta=None if budget is None or forecast is None else f"{forecast - budget:,.0f} vs budget",
+            delta_color="inverse",
+        )
+        d[1].metric(f"Monthly budget ({month})", widgets.money(budget), help=outlook["budget_source"])
+        d[2].metric("Forecast / budget", widgets.pct(outlook["forecast_ratio"]), help=outlook["forecast_note"])
     by_provider = data.query(q.daily_by, "provider", since, until, flt).to_pandas()
     if by_provider.empty:
         st.info(f"No spend between {since} and {until}. " + widgets.EMPTY)

@@ -42,7 +42,8 @@ if not widgets.empty_state():
     if daily.empty:
         st.info(f"No auto-shutdown stop or dry-run plan saved anything between {since} and {until}.")
     else:
-        bars = alt.Chart(daily).mark_bar().encode(
+        widgets.bars(
+            daily, "Auto-shutdown savings per day", "savings-daily",
             x=alt.X("day:T", title="day"),
             y=alt.Y("saved_usd:Q", title="USD"),
             color=alt.Color("kind:N", title=None),
@@ -50,7 +51,6 @@ if not widgets.empty_state():
             tooltip=["day:T", "kind:N", alt.Tooltip("saved_usd:Q", format=",.2f"),
                      alt.Tooltip("hours:Q", format=",.1f")],
         )  # fmt: skip
-        widgets.chart(bars, daily, "Auto-shutdown savings per day", "savings-daily")
     if sv.actions.num_rows:
         widgets.table(sv.actions.to_pandas(), "Stops and dry-run plans", "savings-actions")
 
@@ -58,14 +58,14 @@ if not widgets.empty_state():
     if idle.empty:
         st.info(f"No GPU telemetry between {since} and {until}.")
     else:
-        bars = alt.Chart(idle).mark_bar().encode(
+        widgets.bars(
+            idle, "Idle GPU waste by cluster", "idle-waste",
             x=alt.X("idle_cost_usd:Q", title="idle USD"),
             y=alt.Y("cluster:N", sort="-x", title=None),
             color=alt.Color("platform:N"),
             tooltip=["cluster:N", "platform:N", alt.Tooltip("idle_gpu_hours:Q", format=",.1f"),
                      alt.Tooltip("idle_cost_usd:Q", format=",.2f"), alt.Tooltip("idle_ratio:Q", format=".0%")],
         )  # fmt: skip
-        widgets.chart(bars, idle, "Idle GPU waste by cluster", "idle-waste")
 
     spot = data.query(plan.spot_share, since, until, flt).to_pandas()
     st.subheader("Spot share of GPU-hours vs target")

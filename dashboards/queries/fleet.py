@@ -4,19 +4,23 @@ A host's group is the inventory item economics.idle_groups and the idle rule gro
 a GKE node pool, a Databricks cluster; a host the inventory does not know is its own group) and its `cluster`
 is the label they give it, so a cluster here is the one `spendscope gpu-costs` and the idle alerts name. The
 team is the item's `team` label (GCE labels, GKE node labels, Databricks custom tags), `(untagged)` without
-one — the value the cost filters use for rows without the label. Also the time buckets both pages chart in.
+one — the value the cost filters use for rows without the label. Also the time buckets both pages chart in, and
+the window reads both pages make (per-host rows of the hosts the filters keep; per-bucket series).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
+
 from exporters.warehouse.engine import Warehouse
 from spendscope import economics
+from spendscope.config import Settings
 from spendscope.costs import CostFilter
 
 UNTAGGED = "(untagged)"
@@ -115,3 +119,30 @@ def window_params(since: dt.date, until: dt.date, tz: str) -> dict[str, Any]:
     end = dt.datetime.combine(until + _DAY, dt.time(), zone).astimezone(dt.UTC)
     return {"start": start, "end": end, "dmin": start.date(), "dmax": end.date(), "tz": tz,
             "bucket_hours": bucket_hours(since, until)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HostRows:
+    """A per-host window query's rows of the hosts the filters keep, with their owners."""
+
+    rows: list[dict[str, Any]]  # in the query's order; each has a `host`
+    owners: dict[str, Owner]  # host → its group
+    bucket_hours: int  # the window's chart bucket
+
+
+def host_rows(
+    wh: Warehouse, s: Settings, sql: str, since: dt.date, until: dt.date, flt: CostFilter, **params: Any
+) -> HostRows:
+    """`sql` over reporting days `since`..`until` (window_params, plus `params`), kept to the hosts `flt` keeps."""
+    p = {**window_params(since, until, s.reporting.timezone), **params}
+    rows = wh.query(sql, p).to_pylist()
+    owners = fleet(wh, since).select({r["host"] for r in rows}, flt)
+    return HostRows([r for r in rows if r["host"] in owners], owners, p["bucket_hours"])
+
+
+def series_query(
+    wh: Warehouse, s: Settings, sql: str, since: dt.date, until: dt.date, **lists: Sequence[str]
+) -> pa.Table:
+    """`sql` over reporting days `since`..`until` (window_params) with each of `lists` as a list parameter."""
+    arrays = {k: list(v) for k, v in lists.items()}
+    return wh.query(sql, {**window_params(since, until, s.reporting.timezone), **arrays})

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from dashboards.queries.fleet import BUCKET_SQL, QUARTER_SQL, Owner, fleet, window_params
+from dashboards.queries.fleet import BUCKET_SQL, QUARTER_SQL, Owner, fleet, host_rows, series_query
 from exporters.warehouse.engine import Warehouse
 from spendscope import economics
 from spendscope.config import Settings
@@ -177,11 +177,9 @@ def efficiency(
 ) -> Efficiency:
     """Busy vs idle GPU-hours by host, cluster (inventory item, as the idle rule groups) and team; top idle
     clusters with their $/h and est. idle $; health by host — reporting days `since`..`until` inclusive."""
-    params = window_params(since, until, s.reporting.timezone)
-    rows = wh.query(_HOSTS_SQL, params).to_pylist()
-    owners = fleet(wh, since).select((r["host"] for r in rows), flt)
-    hosts = sorted((_host(r, owners[r["host"]]) for r in rows if r["host"] in owners),
-                   key=lambda r: (-r["measured_gpu_hours"], r["host"]))  # fmt: skip
+    got = host_rows(wh, s, _HOSTS_SQL, since, until, flt)
+    owners = got.owners
+    hosts = sorted((_host(r, owners[r["host"]]) for r in got.rows), key=lambda r: (-r["measured_gpu_hours"], r["host"]))
     by: dict[str, tuple[Owner, list[dict[str, Any]]]] = {}
     for h in hosts:
         by.setdefault(owners[h["host"]].key, (owners[h["host"]], []))[1].append(h)
@@ -198,20 +196,22 @@ def efficiency(
         health=pa.Table.from_pylist(sick[:max_hosts], schema=HOSTS).select(HEALTH),
         heat_hosts=tuple(h["host"] for h in hosts[:max_hosts]),
         kept_hosts=tuple(h["host"] for h in hosts),
-        bucket_hours=params["bucket_hours"],
+        bucket_hours=got.bucket_hours,
     )
 
 
 def heatmap(wh: Warehouse, s: Settings, since: dt.date, until: dt.date, hosts: tuple[str, ...]) -> pa.Table:
     """GPU-hours, busy share and mean utilization per host and local time bucket (Efficiency.heat_hosts)."""
-    params = {**window_params(since, until, s.reporting.timezone), "hosts": list(hosts)}
-    return wh.query(_HEAT_SQL, params) if hosts else pa.table({"host": pa.array([], S)})
+    if not hosts:
+        return pa.table({"host": pa.array([], S)})
+    return series_query(wh, s, _HEAT_SQL, since, until, hosts=hosts)
 
 
 def health_trend(wh: Warehouse, s: Settings, since: dt.date, until: dt.date, hosts: tuple[str, ...]) -> pa.Table:
     """Per local time bucket over `hosts`: max GPU temperature, mean power per GPU, GPU-minutes with an XID."""
-    params = {**window_params(since, until, s.reporting.timezone), "hosts": list(hosts)}
-    return wh.query(_TREND_SQL, params) if hosts else pa.table({"bucket": pa.array([], pa.timestamp("us"))})
+    if not hosts:
+        return pa.table({"bucket": pa.array([], pa.timestamp("us"))})
+    return series_query(wh, s, _TREND_SQL, since, until, hosts=hosts)
 
 
 def idle_now(wh: Warehouse, s: Settings, now: dt.datetime, flt: CostFilter = NO_FILTER, minutes: int = 30) -> pa.Table:

@@ -23,6 +23,7 @@ from dashboards.queries import migration_score as score
 from dashboards.queries.migration_score import DATABRICKS, GCP, GCP_PLATFORMS
 from exporters.warehouse.engine import Warehouse
 from spendscope import costs, economics
+from spendscope.clock import today_in
 from spendscope.config import Settings
 from spendscope.config_plan import PlanConfig
 from spendscope.costs import NO_FILTER, CostFilter
@@ -240,7 +241,9 @@ def daily_share(daily: pa.Table, economics_daily: pa.Table, plan: PlanConfig) ->
 def view(wh: Warehouse, s: Settings, since: dt.date, until: dt.date, flt: CostFilter = NO_FILTER) -> MigrationView:
     """The whole page for reporting days `since`..`until`: one cached call, each figure computed once."""
     plan = s.plan
-    monthly = monthly_cost(wh, s, until, flt)
+    # The plan's figures are the whole fleet's: a team's slice measured against the fleet baseline would "pass".
+    # Complete reporting days only: today's partial spend would pull the run-rate down.
+    monthly = monthly_cost(wh, s, min(until, today_in(s.reporting.timezone) - dt.timedelta(days=1)))
     daily = daily_sides(wh, s, since, until, flt)
     units, econ_daily = unit_costs(wh, s, since, until)
     window = (since, until)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from dashboards.queries.fleet import BUCKET_SQL, QUARTER_SQL, fleet, window_params
+from dashboards.queries.fleet import BUCKET_SQL, QUARTER_SQL, host_rows, series_query
 from exporters.warehouse.engine import Warehouse
 from spendscope.config import Settings
 from spendscope.costs import NO_FILTER, CostFilter
@@ -120,13 +120,11 @@ def traffic(
     max_rows: int = MAX_ROWS,
 ) -> Traffic:
     """Per host and interface over reporting days `since`..`until`: throughput, link speed, saturation, errors."""
-    params = {**window_params(since, until, s.reporting.timezone), "hot": HOT}
-    rows = wh.query(_INTERFACES_SQL, params).to_pylist()
-    owners = fleet(wh, since).select({r["host"] for r in rows}, flt)
+    got = host_rows(wh, s, _INTERFACES_SQL, since, until, flt, hot=HOT)
     out = []
-    for r in rows:
-        if (o := owners.get(r["host"])) is not None:
-            out.append({**r, "cluster": o.name, "platform": o.platform, "team": o.team})
+    for r in got.rows:
+        o = got.owners[r["host"]]
+        out.append({**r, "cluster": o.name, "platform": o.platform, "team": o.team})
     volume = sorted(out, key=lambda r: (-((r["rx_bytes"] or 0.0) + (r["tx_bytes"] or 0.0)), _series(r)))
     hot = sorted(out, key=lambda r: (-(r["peak_saturation"] or 0.0), -(r["mean_saturation"] or 0.0), _series(r)))
     peaks = [r["peak_saturation"] for r in out if r["peak_saturation"] is not None]
@@ -140,7 +138,7 @@ def traffic(
         top_volume=tuple(_series(r) for r in volume[:max_series]),
         top_saturated=tuple(_series(r) for r in hot[:max_rows] if r["peak_saturation"] is not None),
         kept_hosts=tuple(sorted({r["host"] for r in out})),
-        bucket_hours=params["bucket_hours"],
+        bucket_hours=got.bucket_hours,
     )
 
 
@@ -148,11 +146,13 @@ def throughput(
     wh: Warehouse, s: Settings, since: dt.date, until: dt.date, hosts: tuple[str, ...], top: tuple[str, ...]
 ) -> pa.Table:
     """Receive and transmit Gbit/s per local time bucket for the `top` series, the rest of `hosts` as `other`."""
-    params = {**window_params(since, until, s.reporting.timezone), "hosts": list(hosts), "top": list(top)}
-    return wh.query(_THROUGHPUT_SQL, params) if hosts else pa.table({"series": pa.array([], S)})
+    if not hosts:
+        return pa.table({"series": pa.array([], S)})
+    return series_query(wh, s, _THROUGHPUT_SQL, since, until, hosts=hosts, top=top)
 
 
 def saturation(wh: Warehouse, s: Settings, since: dt.date, until: dt.date, series: tuple[str, ...]) -> pa.Table:
     """Peak and time-weighted mean saturation per `host / interface` series and local time bucket."""
-    params = {**window_params(since, until, s.reporting.timezone), "series": list(series)}
-    return wh.query(_SATURATION_SQL, params) if series else pa.table({"series": pa.array([], S)})
+    if not series:
+        return pa.table({"series": pa.array([], S)})
+    return series_query(wh, s, _SATURATION_SQL, since, until, series=series)

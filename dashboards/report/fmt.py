@@ -43,7 +43,13 @@ def subject(report: DailyReport, prefix: str) -> str:
     """`[spendscope] Cloud spend 2026-11-21: $1,234.56 (+3.2% vs the day before)`."""
     vs = change_pct(report.total, report.previous)
     tail = f" ({vs} vs the day before)" if vs != NONE else ""
-    return f"{prefix} Cloud spend {report.day}: {money(report.total)}{tail}".strip()
+    partial = " — incomplete, billing data still arriving" if incomplete(report) else ""
+    return f"{prefix} Cloud spend {report.day}: {money(report.total)}{tail}{partial}".strip()
+
+
+def incomplete(report: DailyReport) -> list[str]:
+    """The cost sources whose data does not yet cover the whole reporting day (their figures will still grow)."""
+    return [f"{f.provider} ({f.source})" for f in report.freshness if not f.complete]
 
 
 def alert_note(a: AlertLine) -> str:

@@ -68,8 +68,15 @@ def _headline(r: DailyReport) -> Section:
         ],
     ]
     providers = [[m.value, fmt.money(m.cost), fmt.money(m.previous), fmt.signed(m.change)] for m in r.by_provider]
+    late = fmt.incomplete(r)
+    warning = (
+        f"Incomplete: {', '.join(late)} billing data does not cover the whole day yet; these figures will grow."
+        if late
+        else ""
+    )
     return Section(
         f"Spend on {r.day} ({r.tz}, billed {r.currency})",
+        lines=(warning,) if warning else (),
         tables=(
             _table("", ["", "billed", "change", "vs"], rows, (1, 2, 3)),
             _table("By provider", ["provider", str(r.day), "day before", "change"], providers, (1, 2, 3)),

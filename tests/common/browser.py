@@ -25,6 +25,8 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
+from tests.common.servers import poll, stop
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).parents[2]
 # Streamlit marks its root element with the script's run state; "notRunning" once a run has finished.
@@ -66,11 +68,7 @@ class Chromium:
         if self._ws is not None:
             self._ws.close()
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
+            stop(self._proc, timeout=10)
         shutil.rmtree(self._profile, ignore_errors=True)
 
     def _devtools_port(self) -> int:
@@ -153,20 +151,18 @@ def streamlit_app(config: Path, port: int, log: Path, timeout: float = 60.0) -> 
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+
+    def up_or_gone() -> bool:
+        # True once it answers health, or once it has exited (polling on would only wait for the timeout).
+        return proc.poll() is not None or urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200
+
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start: {log.read_text()[-2000:]}") from None
-                time.sleep(0.25)
+        try:
+            poll(up_or_gone, timeout, every=0.25)
+        except AssertionError:
+            raise RuntimeError(f"streamlit did not start in {timeout:.0f} s: {log.read_text()[-2000:]}") from None
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited ({proc.returncode}): {log.read_text()[-2000:]}")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)

@@ -49,12 +49,17 @@ def real_server(argv: Sequence[str], log_path: Path, base_url: str) -> Iterator[
             poll(lambda: httpx.get(f"{base_url}/-/ready", timeout=2).status_code == 200)
             yield base_url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen[Any], timeout: float = 20.0) -> None:
+    """Terminate `proc`; kill it when it has not exited after `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 class QuietHandler(BaseHTTPRequestHandler):

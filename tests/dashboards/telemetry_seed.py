@@ -22,19 +22,28 @@ net_samples (one a minute, 18:00–18:59, the first of each series without rates
   GKE node     rx 21.875e9 (saturation 0.875) for minutes 1–29, 5e9 (0.2) for 30–59; tx 1e9; 0.5 rx errors/s
                for minutes 1–10 (300 errors)
   mystery-01   rx 1e6, tx 2e6, no link speed
+The same fleet goes into a real BigQuery emulator (bigquery_fleet) for the engine comparisons.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 from pytest import approx
 
+from exporters.warehouse.bigquery import BigQueryWarehouse
 from exporters.warehouse.engine import Warehouse
 from exporters.warehouse.schema import TABLES
+from spendscope.config import Settings
+from tests.bqemu import running_emulator
 from tests.telemetry.helpers import minute_rows, write_minutes
+from tests.warehouse.conftest import bq_settings
 
 D = dt.date(2026, 11, 18)
 TZ = "America/Los_Angeles"
@@ -122,6 +131,28 @@ def seed_costs_for_filters(wh: Warehouse) -> None:
     rows = [{"BilledCost": 1.0, "ProviderName": "Google Cloud", "ServiceName": service, "ChargePeriodStart": START,
              "Tags": f'{{"team": "{team}"}}'} for team, service in teams]  # fmt: skip
     seed_costs(wh, rows)
+
+
+def seed_fleet(wh: Warehouse, telemetry: Callable[[Warehouse], None], costs: bool = False) -> None:
+    """The inventory and one page's telemetry (seed_gpu or seed_network); with `costs`, seed_costs_for_filters."""
+    seed_inventory(wh)
+    telemetry(wh)
+    if costs:
+        seed_costs_for_filters(wh)
+
+
+@contextlib.contextmanager
+def bigquery_fleet(tmp_path: Path, telemetry: Callable[[Warehouse], None]) -> Iterator[tuple[Warehouse, Settings]]:
+    """The same fleet in a real `bqemulator` on loopback, through the real google-cloud-bigquery client."""
+    with running_emulator() as emu:
+        bq_s = bq_settings(tmp_path, emu, f"{telemetry.__name__}_{uuid.uuid4().hex[:10]}")
+        bq = BigQueryWarehouse.from_settings(bq_s)
+        try:
+            bq.ensure()
+            seed_fleet(bq, telemetry)
+            yield bq, bq_s
+        finally:
+            bq.close()
 
 
 def same(got: pa.Table, want: pa.Table) -> None:

@@ -31,39 +31,30 @@ from spendscope.cli import cli
 from spendscope.config import Settings
 from spendscope.records import AlertState, Severity, State
 from tests.alerts.routing.helpers import HttpRecorder
+from tests.dashboards.apptest import open_page, reporting_today, write_config
 from tests.seed import seed_costs
 
-APP = str(Path(__file__).parents[2] / "app.py")
-PAGE = "dashboards/pages/alerts.py"
-RULES = """
-[alerts]
-rule_files = []
+RULE = """
 [[alerts.rules]]
-name = "provider-month"
+name = "{name}"
 type = "budget"
 period = "month"
 group_by = ["provider"]
 amount_usd = 50
-[[alerts.rules]]
-name = "provider-month-slow"
-type = "budget"
-period = "month"
-group_by = ["provider"]
-amount_usd = 50
-for = "1h"
 """
+# Two budget rules over the same costs: one fires at once, the other (`for = "1h"`) stays pending for an hour.
+RULES = "[alerts]\nrule_files = []\n" + RULE.format(name="provider-month") + RULE.format(name="provider-month-slow")
+RULES += 'for = "1h"\n'
 # The page's tables, in the order it draws them (widgets.table titles).
 ACTIVE, SILENCES, RESOLVED, HISTORY, ACTIONS = range(5)
 
 
 @pytest.fixture
-def lake_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def lake_config(app_config: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A config over a lake with 20 days of seeded costs and the budget rules evaluated once by the real engine."""
-    cfg = tmp_path / "spendscope.toml"
-    cfg.write_text(f'home = "{tmp_path}/home"\n[warehouse]\npath = "{tmp_path}/lake"\n' + RULES)
-    monkeypatch.setenv("SPENDSCOPE_CONFIG", str(cfg))
+    cfg = write_config(app_config.parent, RULES)
     monkeypatch.delenv(auth.READONLY_ENV, raising=False)
-    today = dt.date.today()
+    today = reporting_today()
     rows = []
     for back in range(1, 21):
         ts = dt.datetime.combine(today - dt.timedelta(days=back), dt.time(20), tzinfo=dt.UTC)  # noon in LA
@@ -71,7 +62,7 @@ def lake_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                      "ChargePeriodStart": ts})  # fmt: skip
         rows.append({"BilledCost": 50.0, "ProviderName": "Databricks", "ServiceName": "Jobs Compute",
                      "ChargePeriodStart": ts})  # fmt: skip
-    lake = DuckDbLake(tmp_path / "lake")
+    lake = DuckDbLake(app_config.parent / "lake")
     seed_costs(lake, rows)
     evaluate(config.load(cfg), lake)
     return cfg
@@ -93,14 +84,6 @@ def parts(cfg: Path) -> tuple[Settings, DuckDbLake, AlertStore]:
 
 def firing_ids(store: AlertStore) -> set[str]:
     return {a.fingerprint for a in store.current() if a.state == State.firing}
-
-
-def page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def table(at: AppTest, index: int) -> pa.Table:
@@ -144,7 +127,7 @@ def test_active_is_the_cli_alerts_list(lake_config: Path) -> None:
 
 def test_history_and_resolved_follow_the_date_range(lake_config: Path) -> None:
     settings, lake, store = parts(lake_config)
-    today = dt.date.today()
+    today = reporting_today()
     # A budget alert that fired and resolved three days ago, written through AlertStore as the engine writes it.
     labels = {"alertname": "BudgetExceeded", "rule": "old-budget", "severity": "warning", "budget": "old"}
     fired = dt.datetime.combine(today - dt.timedelta(days=3), dt.time(18), tzinfo=dt.UTC)
@@ -203,7 +186,7 @@ def test_actions_split_dry_run_and_real_steps(lake_config: Path) -> None:
          "resource_name": name, "saving_usd_per_hour": saving}
         for i, (step, dry, name, saving) in enumerate(steps)
     ])  # fmt: skip
-    today = dt.date.today()
+    today = reporting_today()
     span = (today - dt.timedelta(days=1), today)
     every = q.actions(lake, settings, *span)
     assert every.num_rows == 5 and every["resource_name"].to_pylist() == ["vm-e", "vm-d", "vm-c", "vm-b", "vm-a"]
@@ -231,7 +214,7 @@ def test_can_write_unless_read_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_page_lists_the_store_s_firing_alerts(lake_config: Path) -> None:
     _, _, store = parts(lake_config)
-    at = page()
+    at = open_page("alerts")
     active = table(at, ACTIVE)
     assert set(active.loc[active["state"] == "firing", "id"]) == {fp[:8] for fp in firing_ids(store)}
     assert set(active.loc[active["state"] == "pending", "id"]) == {
@@ -245,7 +228,7 @@ def test_page_lists_the_store_s_firing_alerts(lake_config: Path) -> None:
 def test_ack_through_the_page_is_what_the_store_and_the_cli_see(lake_config: Path) -> None:
     _, _, store = parts(lake_config)
     target = next(a for a in store.current() if a.state == State.firing and a.labels["provider"] == "Databricks")
-    at = page()
+    at = open_page("alerts")
     at.selectbox(key="ack-alert").set_value(target.fingerprint[:8])
     at.text_input(key="ack-author").input("kim")
     at.text_input(key="ack-comment").input("migration week, expected")
@@ -267,7 +250,7 @@ def test_ack_through_the_page_is_what_the_store_and_the_cli_see(lake_config: Pat
 
 def test_ack_needs_a_name_and_a_comment(lake_config: Path) -> None:
     _, _, store = parts(lake_config)
-    at = page()
+    at = open_page("alerts")
     at.text_input(key="ack-author").input("kim")
     at.button(key="ack-submit").click().run()
     assert any("Please fill in: comment" in e.value for e in at.error)
@@ -279,7 +262,7 @@ def test_silence_from_the_page_mutes_the_alert(lake_config: Path) -> None:
     settings, lake, store = parts(lake_config)
     firing = {a.labels["provider"]: a for a in store.current() if a.state == State.firing}
     muted, heard = firing["Google Cloud"], firing["Databricks"]
-    at = page()
+    at = open_page("alerts")
     at.text_area(key="silence-matchers").input("provider=Google Cloud\nrule=~provider-.*\n")
     at.text_input(key="silence-for").input("3h")
     at.text_input(key="silence-author").input("lee")
@@ -322,7 +305,7 @@ def test_expire_from_the_page_ends_the_silence(lake_config: Path) -> None:
     _, _, store = parts(lake_config)
     silence = manage.add_silence(store, ["provider=Databricks"], now=dt.datetime.now(dt.UTC),
                                  duration=dt.timedelta(hours=2), author="kim", comment="planned")  # fmt: skip
-    at = page()
+    at = open_page("alerts")
     assert list(table(at, SILENCES)["id"]) == [silence.id]
     at.selectbox(key="expire-silence").set_value(silence.id)
     at.button(key="expire-submit").click().run()
@@ -335,7 +318,7 @@ def test_expire_from_the_page_ends_the_silence(lake_config: Path) -> None:
 
 def test_read_only_mode_hides_the_forms(lake_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(auth.READONLY_ENV, "1")
-    at = page()
+    at = open_page("alerts")
     assert not [b for b in at.button if b.key and b.key.endswith("-submit")]
     assert not at.text_input and not at.text_area
     assert any("Read-only" in c.value for c in at.caption)
@@ -348,9 +331,7 @@ def test_read_only_mode_hides_the_forms(lake_config: Path, monkeypatch: pytest.M
 @pytest.fixture(scope="module")
 def demo_evaluated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """`spendscope demo --days 14` then `spendscope alerts evaluate --once --no-notify` (the shipped rules)."""
-    root = tmp_path_factory.mktemp("alerts_page_demo")
-    cfg = root / "spendscope.toml"
-    cfg.write_text(f'home = "{root}/home"\n[warehouse]\npath = "{root}/lake"\n')
+    cfg = write_config(tmp_path_factory.mktemp("alerts_page_demo"))
     cli_run(cfg, "demo", "--days", "14")
     cli_run(cfg, "alerts", "evaluate", "--once", "--no-notify")
     yield cfg
@@ -359,7 +340,7 @@ def demo_evaluated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def test_page_renders_the_demo_alerts(demo_evaluated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPENDSCOPE_CONFIG", str(demo_evaluated))
     monkeypatch.delenv(auth.READONLY_ENV, raising=False)
-    at = page()
+    at = open_page("alerts")
     listed = json.loads(cli_run(demo_evaluated, "alerts", "list", "--format", "json").stdout)
     assert listed, "the shipped rules fire on the demo"
     assert list(table(at, ACTIVE)["id"]) == [r["id"] for r in listed]

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import yaml
-from streamlit.testing.v1 import AppTest
 
 from alerts.context import EvalContext
 from alerts.rules.budget import BudgetRule
@@ -23,8 +22,8 @@ from exporters.warehouse.duckdb import DuckDbLake
 from spendscope.config import Settings, load
 from spendscope.costs import CostFilter
 from tests.alerts.cost_rows import DBX, daily, la, put
+from tests.dashboards.apptest import open_page, reporting_today, write_config
 
-APP = str(Path(__file__).parents[2] / "app.py")
 NOW = la(2026, 11, 21, 12)
 UNTIL = la(2026, 11, 21, 6)  # both sources' data reach Nov 21 06:00 (Los Angeles)
 COMPUTE = ["All-Purpose Compute", "Jobs Compute", "Databricks SQL", "Lakeflow Pipelines", "LAKEFLOW_CONNECT"]
@@ -166,25 +165,18 @@ def test_month_outlook_compares_the_forecast_with_the_matching_budget(rs: Settin
 # -- the page -----------------------------------------------------------------------------------------------------
 
 
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page(f"dashboards/pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
+def use_rule_file(cfg: Path, text: str) -> Path:
+    """Write `text` as rules.yaml beside the app's config and list it in the config's alerts.rule_files."""
+    (cfg.parent / "rules.yaml").write_text(text)
+    return write_config(cfg.parent, '[alerts]\nrule_files = ["rules.yaml"]\n')
 
 
-def test_budgets_page_shows_the_query_layers_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    today = dt.date.today()
+def test_budgets_page_shows_the_query_layers_figures(app_config: Path) -> None:
+    today = reporting_today()
     start = today - dt.timedelta(days=12)
     rules = [RULES[0], RULES[1], {**RULES[4], "start": start.isoformat(), "expires": (today + dt.timedelta(days=30)
                                                                                       ).isoformat()}]  # fmt: skip
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"rules": rules}))
-    cfg = tmp_path / "spendscope.toml"
-    cfg.write_text(f'home = "{tmp_path}/home"\n[warehouse]\npath = "{tmp_path}/lake"\n'
-                   '[alerts]\nrule_files = ["rules.yaml"]\n')  # fmt: skip
-    monkeypatch.setenv("SPENDSCOPE_CONFIG", str(cfg))
-    settings = load(str(cfg))
+    settings = load(str(use_rule_file(app_config, yaml.safe_dump({"rules": rules}))))
     lake = DuckDbLake(settings.warehouse.path)
     until = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
     put(lake, "cost_daily", [
@@ -214,13 +206,10 @@ def test_budgets_page_shows_the_query_layers_figures(tmp_path: Path, monkeypatch
     assert {"Burn-down: fleet-monthly", "Burn-down: team-monthly", "Burn-down: trial"} <= set(subheaders)
 
 
-def test_budgets_page_names_a_broken_rule_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "rules.yaml").write_text("rules:\n  - name: bad\n    type: budget\n    period: week\n")
-    cfg = tmp_path / "spendscope.toml"
-    cfg.write_text(f'home = "{tmp_path}/home"\n[warehouse]\npath = "{tmp_path}/lake"\n'
-                   '[alerts]\nrule_files = ["rules.yaml"]\n')  # fmt: skip
-    monkeypatch.setenv("SPENDSCOPE_CONFIG", str(cfg))
-    put(DuckDbLake(str(tmp_path / "lake")), "cost_daily", [daily(dt.date.today(), 1.0, dt.datetime.now(dt.UTC))])
+def test_budgets_page_names_a_broken_rule_file(app_config: Path) -> None:
+    use_rule_file(app_config, "rules:\n  - name: bad\n    type: budget\n    period: week\n")
+    lake = DuckDbLake(str(app_config.parent / "lake"))
+    put(lake, "cost_daily", [daily(reporting_today(), 1.0, dt.datetime.now(dt.UTC))])
     at = open_page("budgets")
     (error,) = at.error
     assert "The alert rules cannot be loaded" in error.value and "rules.yaml:4" in error.value

@@ -4,51 +4,32 @@ telemetry_seed.py, every figure hand-computed there), the page through AppTest, 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pytest
-import streamlit as st
-from click.testing import CliRunner
 from streamlit.testing.v1 import AppTest
 
 from dashboards import widgets
 from dashboards.queries import gpu as q
 from dashboards.queries.fleet import bucket_hours
-from exporters.warehouse.bigquery import BigQueryWarehouse
 from exporters.warehouse.duckdb import DuckDbLake
 from spendscope import economics
-from spendscope.cli import cli
 from spendscope.config import Settings
 from spendscope.costs import CostFilter
-from spendscope.demo.plan import make_plan
-from tests.bqemu import running_emulator
-from tests.dashboards.telemetry_seed import (
-    DBX_HOST,
-    START,
-    TZ,
-    D,
-    same,
-    seed_costs_for_filters,
-    seed_gpu,
-    seed_inventory,
-)
+from tests.dashboards.apptest import DEMO_WEEK, demo_week, open_page
+from tests.dashboards.telemetry_seed import DBX_HOST, START, TZ, D, bigquery_fleet, same, seed_fleet, seed_gpu
 from tests.telemetry.helpers import minute_rows, write_minutes
-from tests.warehouse.conftest import bq_settings
 
-APP = str(Path(__file__).parents[2] / "app.py")
-PAGE = "dashboards/pages/gpu.py"
 POOL = "ml-gke-prod/h100-ondemand"
 approx = pytest.approx
 
 
 @pytest.fixture
 def seeded(lake: DuckDbLake) -> DuckDbLake:
-    seed_inventory(lake)
-    seed_gpu(lake)
+    seed_fleet(lake, seed_gpu)
     return lake
 
 
@@ -189,12 +170,7 @@ def test_an_empty_window_has_no_hosts(seeded: DuckDbLake, settings: Settings) ->
 @pytest.mark.integration
 def test_the_same_figures_on_the_bigquery_engine(seeded: DuckDbLake, settings: Settings, tmp_path: Path) -> None:
     """A real `bqemulator` on loopback through the real google-cloud-bigquery client: the SQL is BigQuery's."""
-    with running_emulator() as emu:
-        bq_s = bq_settings(tmp_path, emu, f"gpu_page_{uuid.uuid4().hex[:10]}")
-        bq = BigQueryWarehouse.from_settings(bq_s)
-        bq.ensure()
-        seed_inventory(bq)
-        seed_gpu(bq)
+    with bigquery_fleet(tmp_path, seed_gpu) as (bq, bq_s):
         got, want = q.efficiency(bq, bq_s, D, D), _eff(seeded, settings)
         for name in ("hosts", "clusters", "teams", "top_idle", "health"):
             same(getattr(got, name), getattr(want, name))
@@ -202,30 +178,9 @@ def test_the_same_figures_on_the_bigquery_engine(seeded: DuckDbLake, settings: S
         same(q.health_trend(bq, bq_s, D, D, want.kept_hosts), q.health_trend(seeded, settings, D, D, want.kept_hosts))
         now = START + dt.timedelta(hours=1)
         same(q.idle_now(bq, bq_s, now), q.idle_now(seeded, settings, now))
-        bq.close()
 
 
 # -- the page ------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def app_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cfg = tmp_path / "spendscope.toml"
-    cfg.write_text(f'home = "{tmp_path}/home"\n[warehouse]\npath = "{tmp_path}/lake"\n')
-    monkeypatch.setenv("SPENDSCOPE_CONFIG", str(cfg))
-    st.cache_data.clear()  # results cached by an earlier test in this process must not answer for this lake
-    return cfg
-
-
-def open_page(since: dt.date, until: dt.date, **filters: list[str]) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.date_input(key="window").set_value((since, until))
-    for field, values in filters.items():
-        at.multiselect(key=f"filter-{field}").set_value(values)
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def frames(at: AppTest, *columns: str) -> list[pd.DataFrame]:
@@ -245,10 +200,8 @@ def _metrics(eff: q.Efficiency) -> dict[str, str]:
 
 def test_page_shows_the_query_layers_figures(app_config: Path, settings: Settings) -> None:
     lake = DuckDbLake(app_config.parent / "lake")
-    seed_inventory(lake)
-    seed_gpu(lake)
-    seed_costs_for_filters(lake)
-    at = open_page(D, D)
+    seed_fleet(lake, seed_gpu, costs=True)
+    at = open_page("gpu", D, D)
     eff = _eff(lake, settings)
     assert {m.label: m.value for m in at.metric} == _metrics(eff)
     by_cluster, top = frames(at, *CLUSTER)
@@ -261,7 +214,7 @@ def test_page_shows_the_query_layers_figures(app_config: Path, settings: Setting
     (heat,) = frames(at, "host", "bucket", "gpu_hours")
     cells = q.heatmap(lake, settings, D, D, eff.heat_hosts).to_pandas()
     pd.testing.assert_frame_equal(heat, cells, check_dtype=False)
-    research = open_page(D, D, teams=["ml-research"])
+    research = open_page("gpu", D, D, teams=["ml-research"])
     assert {m.label: m.value for m in research.metric} == _metrics(
         _eff(lake, settings, CostFilter(teams=("ml-research",)))
     )
@@ -269,17 +222,13 @@ def test_page_shows_the_query_layers_figures(app_config: Path, settings: Setting
 
 def test_page_says_so_when_the_window_has_no_gpu_telemetry(app_config: Path) -> None:
     seed_gpu(DuckDbLake(app_config.parent / "lake"))
-    at = open_page(D - dt.timedelta(days=9), D - dt.timedelta(days=8))
+    at = open_page("gpu", D - dt.timedelta(days=9), D - dt.timedelta(days=8))
     assert any("No GPU telemetry between" in i.value for i in at.info)
 
 
 def test_demo_week_renders_and_its_idle_stretch_tops_the_idle_clusters(app_config: Path) -> None:
-    end = dt.date(2026, 11, 18)  # a 7-day demo ending here has an idle weekend (a3-train-02 on GCE)
-    idle = {s.key for s in make_plan(end, 7, 7).idle}
-    assert idle, "the chosen demo window has no idle stretch"
-    result = CliRunner().invoke(cli, ["demo", "--days", "7", "--end", end.isoformat()])
-    assert result.exit_code == 0, result.output
-    at = open_page(end - dt.timedelta(days=6), end)
+    idle = demo_week()
+    at = open_page("gpu", *DEMO_WEEK)
     _, top = frames(at, *CLUSTER)
     assert top["cluster"].iloc[0] in idle
     assert top["price_usd_per_hour"].iloc[0] > 0 and top["idle_usd_per_hour"].iloc[0] > 0

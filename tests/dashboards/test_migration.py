@@ -21,7 +21,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from collectors.workload.rows import row, to_table
 from dashboards import widgets
@@ -33,12 +32,11 @@ from spendscope import config
 from spendscope.config import Settings
 from spendscope.config_plan import PlanConfig
 from spendscope.costs import CostFilter
+from tests.dashboards.apptest import open_page, reporting_today, write_config
 from tests.seed import seed_costs
 from tests.telemetry.helpers import minute_rows, write_minutes
 from tests.telemetry.seed_economics import DBX_HOST, GKE_NODE, TZ, D, seed_billing, seed_inventory
 
-APP = str(Path(__file__).parents[2] / "app.py")
-PAGE = "dashboards/pages/migration.py"
 D1 = D + dt.timedelta(days=1)
 approx = pytest.approx
 PLAN = {"baseline_monthly_usd": 8000.0, "target_monthly_usd": 5600.0}
@@ -199,24 +197,13 @@ def test_baseline_window_needs_both_ends() -> None:
         PlanConfig(baseline_since=D1, baseline_until=D)
 
 
-def _page(at: AppTest, since: dt.date, until: dt.date) -> AppTest:
-    at.run()
-    at.switch_page(PAGE).run()
-    at.date_input(key="window").set_value((since, until)).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def test_page_shows_the_query_layers_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg = tmp_path / "spendscope.toml"
-    cfg.write_text(f'home = "{tmp_path}/home"\n[warehouse]\npath = "{tmp_path}/lake"\n'
-                   "[plan]\nbaseline_monthly_usd = 8000.0\ntarget_monthly_usd = 5600.0\n")  # fmt: skip
-    monkeypatch.setenv("SPENDSCOPE_CONFIG", str(cfg))
-    settings = config.load(str(cfg))
+def test_page_shows_the_query_layers_figures(app_config: Path) -> None:
+    plan = "[plan]\nbaseline_monthly_usd = 8000.0\ntarget_monthly_usd = 5600.0\n"
+    settings = config.load(str(write_config(app_config.parent, plan)))
     lake = DuckDbLake(settings.warehouse.path)
     seed(lake)
     want = q.view(lake, settings, D, D1)
-    at = _page(AppTest.from_file(APP, default_timeout=60), D, D1)
+    at = open_page("migration", D, D1)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Monthly cost now"] == widgets.money(want.monthly.run_rate_usd)
     assert metrics["Plan: all-GCP baseline"] == "$8,000" and metrics["Plan: hybrid target"] == "$5,600"
@@ -233,9 +220,8 @@ def test_page_shows_the_query_layers_figures(tmp_path: Path, monkeypatch: pytest
 
 
 def test_page_renders_every_scorecard_row_on_demo_data(demo_app: Path) -> None:
-    at = AppTest.from_file(APP, default_timeout=120)
-    today = dt.date.today()
-    _page(at, today - dt.timedelta(days=30), today)
+    today = reporting_today()
+    at = open_page("migration", today - dt.timedelta(days=30), today)
     card = next(df.value for df in at.dataframe if "status" in df.value.columns)
     assert card["metric"].tolist() == ["Training throughput", "Inference latency", "Cost efficiency",
                                        "Resource utilization", "Total cost", "Cost per training run"]  # fmt: skip

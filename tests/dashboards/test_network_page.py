@@ -4,30 +4,21 @@ telemetry_seed.py, every figure hand-computed there), the page through AppTest, 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-import streamlit as st
-from click.testing import CliRunner
 from streamlit.testing.v1 import AppTest
 
 from dashboards import widgets
 from dashboards.queries import network as q
-from exporters.warehouse.bigquery import BigQueryWarehouse
 from exporters.warehouse.duckdb import DuckDbLake
-from spendscope.cli import cli
 from spendscope.config import Settings
 from spendscope.costs import CostFilter
-from spendscope.demo.plan import make_plan
-from tests.bqemu import running_emulator
-from tests.dashboards.telemetry_seed import GKE_NODE, D, same, seed_costs_for_filters, seed_inventory, seed_network
-from tests.warehouse.conftest import bq_settings
+from tests.dashboards.apptest import DEMO_WEEK, demo_week, open_page
+from tests.dashboards.telemetry_seed import GKE_NODE, D, bigquery_fleet, same, seed_fleet, seed_network
 
-APP = str(Path(__file__).parents[2] / "app.py")
-PAGE = "dashboards/pages/network.py"
 A3, GKE, MYSTERY = "a3-train-01 / eth0", f"{GKE_NODE} / eth0", "mystery-01 / eth0"
 GBIT = 8 / 1e9
 # Bytes moved on D: 58 rated minutes for a3-train-01 (one is a counter reset), 59 for the others.
@@ -40,8 +31,7 @@ approx = pytest.approx
 
 @pytest.fixture
 def seeded(lake: DuckDbLake) -> DuckDbLake:
-    seed_inventory(lake)
-    seed_network(lake)
+    seed_fleet(lake, seed_network)
     return lake
 
 
@@ -113,12 +103,7 @@ def test_samples_outside_the_reporting_days_are_left_out(seeded: DuckDbLake, set
 @pytest.mark.integration
 def test_the_same_figures_on_the_bigquery_engine(seeded: DuckDbLake, settings: Settings, tmp_path: Path) -> None:
     """A real `bqemulator` on loopback through the real google-cloud-bigquery client: the SQL is BigQuery's."""
-    with running_emulator() as emu:
-        bq_s = bq_settings(tmp_path, emu, f"net_page_{uuid.uuid4().hex[:10]}")
-        bq = BigQueryWarehouse.from_settings(bq_s)
-        bq.ensure()
-        seed_inventory(bq)
-        seed_network(bq)
+    with bigquery_fleet(tmp_path, seed_network) as (bq, bq_s):
         got, want = q.traffic(bq, bq_s, D, D), _traffic(seeded, settings, max_series=1)
         assert got.totals == approx(want.totals)
         same(got.interfaces, want.interfaces)
@@ -129,30 +114,9 @@ def test_the_same_figures_on_the_bigquery_engine(seeded: DuckDbLake, settings: S
         )
         series = want.top_saturated
         same(q.saturation(bq, bq_s, D, D, series), q.saturation(seeded, settings, D, D, series))
-        bq.close()
 
 
 # -- the page ------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def app_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cfg = tmp_path / "spendscope.toml"
-    cfg.write_text(f'home = "{tmp_path}/home"\n[warehouse]\npath = "{tmp_path}/lake"\n')
-    monkeypatch.setenv("SPENDSCOPE_CONFIG", str(cfg))
-    st.cache_data.clear()  # results cached by an earlier test in this process must not answer for this lake
-    return cfg
-
-
-def open_page(since: dt.date, until: dt.date, **filters: list[str]) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.date_input(key="window").set_value((since, until))
-    for field, values in filters.items():
-        at.multiselect(key=f"filter-{field}").set_value(values)
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def interfaces(at: AppTest) -> pd.DataFrame:
@@ -167,17 +131,15 @@ def _metrics(t: dict[str, Any]) -> dict[str, str]:
 
 def test_page_shows_the_query_layers_figures(app_config: Path, settings: Settings) -> None:
     lake = DuckDbLake(app_config.parent / "lake")
-    seed_inventory(lake)
-    seed_network(lake)
-    seed_costs_for_filters(lake)
-    at = open_page(D, D)
+    seed_fleet(lake, seed_network, costs=True)
+    at = open_page("network", D, D)
     tr = _traffic(lake, settings)
     assert {m.label: m.value for m in at.metric} == _metrics(tr.totals)
     pd.testing.assert_frame_equal(interfaces(at), tr.interfaces.to_pandas(), check_dtype=False)
     flows = next(df.value for df in at.dataframe if list(df.value.columns[:2]) == ["series", "bucket"])
     want = q.throughput(lake, settings, D, D, tr.kept_hosts, tr.top_volume).to_pandas()
     pd.testing.assert_frame_equal(flows, want, check_dtype=False)
-    gke = open_page(D, D, platforms=["gke"])
+    gke = open_page("network", D, D, platforms=["gke"])
     assert {m.label: m.value for m in gke.metric} == _metrics(
         _traffic(lake, settings, CostFilter(platforms=("gke",))).totals
     )
@@ -186,17 +148,13 @@ def test_page_shows_the_query_layers_figures(app_config: Path, settings: Setting
 
 def test_page_says_so_when_the_window_has_no_samples(app_config: Path) -> None:
     seed_network(DuckDbLake(app_config.parent / "lake"))
-    at = open_page(D - dt.timedelta(days=9), D - dt.timedelta(days=8))
+    at = open_page("network", D - dt.timedelta(days=9), D - dt.timedelta(days=8))
     assert any("No network samples between" in i.value for i in at.info)
 
 
 def test_demo_week_renders_with_the_idle_clusters_host(app_config: Path) -> None:
-    end = dt.date(2026, 11, 18)  # a 7-day demo ending here has an idle weekend (a3-train-02 on GCE)
-    idle = {s.key for s in make_plan(end, 7, 7).idle}
-    assert idle, "the chosen demo window has no idle stretch"
-    result = CliRunner().invoke(cli, ["demo", "--days", "7", "--end", end.isoformat()])
-    assert result.exit_code == 0, result.output
-    at = open_page(end - dt.timedelta(days=6), end)
+    idle = demo_week()
+    at = open_page("network", *DEMO_WEEK)
     table = interfaces(at)
     shown = table[table["cluster"].isin(idle)]
     assert not shown.empty and (shown["rx_bytes"] > 0).all()

@@ -6,36 +6,19 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from exporters.warehouse.duckdb import DuckDbLake
+from tests.dashboards.apptest import open_page, reporting_today
 from tests.seed import seed_costs
-
-APP = str(Path(__file__).parents[2] / "app.py")
-
-
-@pytest.fixture
-def app_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cfg = tmp_path / "spendscope.toml"
-    cfg.write_text(f'home = "{tmp_path}/home"\n[warehouse]\npath = "{tmp_path}/lake"\n')
-    monkeypatch.setenv("SPENDSCOPE_CONFIG", str(cfg))
-    return tmp_path / "lake"
-
-
-def run_app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_empty_warehouse_shows_a_friendly_page(app_config: Path) -> None:
-    at = run_app()
+    at = open_page("overview")
     assert any("No data yet" in i.value and "spendscope demo" in i.value for i in at.info)
 
 
 def test_overview_shows_month_to_date_and_daily_spend(app_config: Path) -> None:
-    today = dt.date.today()
+    today = reporting_today()
     rows = []
     for back in range(0, 20):
         day = today - dt.timedelta(days=back)
@@ -44,12 +27,12 @@ def test_overview_shows_month_to_date_and_daily_spend(app_config: Path) -> None:
                      "ChargePeriodStart": ts})  # fmt: skip
         rows.append({"BilledCost": 50.0, "ProviderName": "Databricks", "ServiceName": "Jobs Compute",
                      "ChargePeriodStart": ts})  # fmt: skip
-    seed_costs(DuckDbLake(app_config), rows)
-    at = run_app()
+    seed_costs(DuckDbLake(app_config.parent / "lake"), rows)
+    at = open_page("overview")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Yesterday"] == "$150"
     mtd_days = min(today.day, 20)  # rows reach back 20 days
-    assert metrics["Month to date"] == f"${150 * mtd_days:,.0f}"
+    assert metrics[f"Month to date ({today:%B})"] == f"${150 * mtd_days:,.0f}"
     assert [s.value for s in at.subheader][:2] == ["Daily spend by provider", "Daily spend by service"]
     tables = [df.value for df in at.dataframe]
     by_provider = tables[0]
@@ -58,11 +41,11 @@ def test_overview_shows_month_to_date_and_daily_spend(app_config: Path) -> None:
 
 
 def test_the_shared_date_filter_narrows_the_page(app_config: Path) -> None:
-    today = dt.date.today()
+    today = reporting_today()
     ts = dt.datetime.combine(today - dt.timedelta(days=1), dt.time(20), tzinfo=dt.UTC)
-    seed_costs(DuckDbLake(app_config), [{"BilledCost": 10.0, "ProviderName": "AWS", "ServiceName": "EC2",
-                                         "ChargePeriodStart": ts}])  # fmt: skip
-    at = run_app()
+    rows = [{"BilledCost": 10.0, "ProviderName": "AWS", "ServiceName": "EC2", "ChargePeriodStart": ts}]
+    seed_costs(DuckDbLake(app_config.parent / "lake"), rows)
+    at = open_page("overview")
     assert at.dataframe[0].value["billed_cost"].sum() == pytest.approx(10.0)
     old = (today - dt.timedelta(days=400), today - dt.timedelta(days=300))
     at.date_input(key="window").set_value(old).run()
@@ -80,28 +63,31 @@ def test_overview_on_the_demo_equals_the_query_layer(demo_app: Path) -> None:
 
     settings = config.load(str(demo_app))
     wh = open_warehouse(settings)
-    today = dt.date.today()
-    at = run_app()
+    today = reporting_today()
+    at = open_page("overview")
     metrics = {m.label: m.value for m in at.metric}
     mtd = qc.month_to_date(wh, settings, today)
-    assert metrics["Month to date"] == f"${mtd['mtd']:,.0f}" and metrics["Yesterday"] == f"${mtd['yesterday']:,.0f}"
+    assert (
+        metrics[f"Month to date ({today:%B})"] == f"${mtd['mtd']:,.0f}"
+        and metrics["Yesterday"] == f"${mtd['yesterday']:,.0f}"
+    )
     outlook = qb.month_outlook(wh, settings, today)
     assert outlook["forecast_usd"] is not None
-    assert metrics["Month-end forecast"] == f"${outlook['forecast_usd']:,.0f}"
-    assert metrics["Monthly budget"] == f"${outlook['budget_usd']:,.0f}"
+    month = f"{outlook['period_start']:%B}"
+    assert metrics[f"Month-end forecast ({month})"] == f"${outlook['forecast_usd']:,.0f}"
+    assert metrics[f"Monthly budget ({month})"] == f"${outlook['budget_usd']:,.0f}"
+    head = qc.headline(wh, settings, today)
+    assert metrics["Daily burn (last 7 days)"] == f"${head['daily_burn']:,.0f}"
     firing = qa.firing_now(wh, settings)
     assert f"Alerts firing now: {firing.num_rows}" in [s.value for s in at.subheader]
     assert {"Daily spend by provider", "Daily spend by service", "Data freshness"} <= {s.value for s in at.subheader}
 
 
-@pytest.mark.parametrize("page", [p[0] for p in __import__("app").PAGES])
+@pytest.mark.parametrize("page", [Path(p[0]).stem for p in __import__("app").PAGES])
 def test_every_page_on_an_empty_warehouse_is_a_friendly_page(app_config: Path, page: str) -> None:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
+    at = open_page(page)
     assert not at.error, [e.value for e in at.error]
-    if page.endswith("alerts.py"):  # alerts need no cost data: the page is there, with nothing in it
+    if page == "alerts":  # alerts need no cost data: the page is there, with nothing in it
         assert {m.label: m.value for m in at.metric}["Firing"] == "0"
         assert "No alert is pending or firing." in [i.value for i in at.info]
     else:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from dashboards import widgets
 from dashboards.queries import savings as q
@@ -23,8 +22,8 @@ from spendscope.config import Settings, load
 from spendscope.costs import CostFilter
 from tests.alerts.cost_rows import daily, la, put
 from tests.alerts.telemetry_rows import gpu_minutes, inventory_row
+from tests.dashboards.apptest import open_page, reporting_today
 
-APP = str(Path(__file__).parents[2] / "app.py")
 H = dt.timedelta(hours=1)
 NOW = la(2026, 11, 20, 12)
 GCE, GKE = "4519532173512345678", "projects/acme-ml-prod/locations/us-central1/clusters/ml/nodePools/h100"
@@ -201,28 +200,12 @@ def test_spend_vs_plan_uses_complete_days_as_a_monthly_rate(settings: Settings, 
 # -- the page -----------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def app_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cfg = tmp_path / "spendscope.toml"
-    cfg.write_text(f'home = "{tmp_path}/home"\n[warehouse]\npath = "{tmp_path}/lake"\n')
-    monkeypatch.setenv("SPENDSCOPE_CONFIG", str(cfg))
-    return cfg
-
-
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page(f"dashboards/pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
 def test_savings_page_shows_the_query_layers_figures(app_config: Path) -> None:
     settings = load(str(app_config))
     lake = DuckDbLake(settings.warehouse.path)
     now = dt.datetime.now(dt.UTC)
     stop, planned = now - dt.timedelta(days=3), now - dt.timedelta(days=2)
-    today = dt.date.today()
+    today = reporting_today()
     put(lake, "cost_daily", [gpu_day(today - dt.timedelta(days=2), "gke", 40.0, True),
                              gpu_day(today - dt.timedelta(days=2), "gce", 60.0, False)])  # fmt: skip
     put(lake, "action_log", [step(stop, "executed", "gce", GCE, 25.0),

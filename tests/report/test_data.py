@@ -17,6 +17,7 @@ import pytest
 from alerts.actions.log import write as write_actions
 from alerts.store import AlertStore, event_row
 from dashboards.report.data import build_report
+from dashboards.report.fmt import subject
 from dashboards.report.model import DailyReport
 from dashboards.report.text import render_text
 from exporters.warehouse.duckdb import DuckDbLake
@@ -114,6 +115,17 @@ def test_freshness_says_whether_the_day_is_covered(settings: Settings, lake: Duc
     older = build_report(lake, settings, D - ONE, now=la(D + ONE, 9))
     assert {f.complete for f in older.freshness} == {True}
     assert {f.data_until for f in older.freshness} == {la(D, 13)}
+
+
+def test_an_incomplete_day_says_so_in_the_subject_and_the_headline(settings: Settings, lake: DuckDbLake) -> None:
+    """Billing lags: a day whose data is not all in yet must not read as a real drop where readers look first."""
+    late = build_report(lake, settings, D, now=la(D + ONE, 9))
+    assert "incomplete" in subject(late, "[s]")
+    text = render_text(late)
+    head = " ".join(text[: text.index("By provider")].split())  # the headline section, line wrapping undone
+    assert "Incomplete: Databricks (focus_import), Google Cloud (focus_import) billing data" in head
+    done = build_report(lake, settings, D - ONE, now=la(D + ONE, 9))
+    assert "incomplete" not in subject(done, "[s]") and "Incomplete:" not in render_text(done)
 
 
 def _events(alert: AlertState, fired: dt.datetime, resolved: dt.datetime | None = None) -> list[dict[str, Any]]:
