@@ -32,8 +32,8 @@ if not widgets.empty_state():
     else:
         covered = m.covered_days
         scaled = "" if covered == q.MONTH_DAYS else f", scaled ×30/{covered} (the data reaches back {covered} days)"
-        st.caption(f"Monthly cost now: spend of the 30 reporting days {m.start} … {m.end} (the last complete day with cost "
-                   f"data on or before the range's end){scaled}. GCP + Databricks only.")  # fmt: skip
+        st.caption(f"Monthly cost now: spend of the 30 reporting days {m.start} … {m.end} (the last complete day "
+                   f"with cost data on or before the range's end){scaled}. GCP + Databricks only.")  # fmt: skip
     if flt.active:
         st.caption("The plan, the monthly cost and the scorecard are the whole fleet's; the spend split follows the "
                    "sidebar filters; GPU figures follow the date range only.")  # fmt: skip
