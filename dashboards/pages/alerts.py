@@ -119,6 +119,12 @@ c.metric("Active silences", int(listed["active"].sum()))
 d.metric("Action steps (dry-run)", int(summary["dry_run"]))
 e.metric("Stopped by actions", int(summary["executed"]), help="real (not dry-run) executed steps in the range")
 
+if linked := st.query_params.get("fingerprint"):  # a notification's link: that alert's story first
+    events = data.query(q.one_alert, linked).to_pandas()
+    if events.empty:
+        st.warning(f"No event of alert {linked} in the last 30 days.")
+    else:
+        widgets.table(events, f"Alert {linked}: {events['alertname'].iloc[0]}", "alert-linked")
 widgets.table(active, "Pending and firing", "alerts-active")
 if active.empty:
     st.info("No alert is pending or firing.")

@@ -85,6 +85,12 @@ def history(wh: Warehouse, s: Settings, since: dt.date, until: dt.date) -> pa.Ta
     return _before(AlertStore(wh).history(start), "at", end)
 
 
+def one_alert(wh: Warehouse, s: Settings, fingerprint: str, days: int = 30) -> pa.Table:
+    """Every event of the alert whose fingerprint starts with `fingerprint` in the last `days` days, newest first
+    (what a notification's link `…/alerts?fingerprint=<fp>` opens)."""
+    return AlertStore(wh).history(_now() - dt.timedelta(days=days), fingerprint)
+
+
 def silences(wh: Warehouse, s: Settings, show_all: bool = False) -> pa.Table:
     """`spendscope silence list`'s table, plus `mutes`: the ids of pending/firing alerts an active silence matches."""
     now = _now()

@@ -31,7 +31,7 @@ from spendscope.cli import cli
 from spendscope.config import Settings
 from spendscope.records import AlertState, Severity, State
 from tests.alerts.routing.helpers import HttpRecorder
-from tests.dashboards.apptest import open_page, reporting_today, write_config
+from tests.dashboards.apptest import APP, open_page, reporting_today, write_config
 from tests.seed import seed_costs
 
 RULE = """
@@ -223,6 +223,24 @@ def test_page_lists_the_store_s_firing_alerts(lake_config: Path) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Firing"], metrics["Pending"]) == ("2", "2")
     assert [b.label for b in at.button if b.key and b.key.endswith("-submit")] == ["Acknowledge", "Add silence"]
+
+
+def test_a_notification_link_opens_that_alert_s_events(lake_config: Path) -> None:
+    """Notifications link to `{external_url}/alerts?fingerprint=<fp>`: the page shows that alert's events first."""
+    _, _, store = parts(lake_config)
+    fp = sorted(firing_ids(store))[0]
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["fingerprint"] = fp[:8]
+    at.run()
+    at.switch_page("dashboards/pages/alerts.py").run()
+    assert not at.exception, at.exception
+    [heading] = [h.value for h in at.subheader if h.value.startswith(f"Alert {fp[:8]}")]
+    shown = at.dataframe[0].value
+    assert (
+        set(shown["fingerprint"]) == {fp}
+        and len(shown) == store.history(dt.datetime.now(dt.UTC) - dt.timedelta(days=30), fp).num_rows
+    )
+    assert heading.endswith(shown["alertname"].iloc[0])
 
 
 def test_ack_through_the_page_is_what_the_store_and_the_cli_see(lake_config: Path) -> None:
