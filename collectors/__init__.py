@@ -18,6 +18,7 @@ def load_all() -> Registry[type[Collector]]:
     import collectors.databricks.collector
     import collectors.focus.collector
     import collectors.gcp_billing.collector
+    import collectors.gcp_budgets.collector
     import collectors.gpu.dcgm
     import collectors.gpu.nvidia_smi
     import collectors.gpu.nvml

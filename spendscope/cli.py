@@ -123,7 +123,8 @@ def collect(
 ) -> None:
     """Run one collector now, or ingest saved files: --from-file PATH...
 
-    NAME: gcp-billing, databricks, focus, dcgm, prometheus, nvml, nvidia-smi, network, inventory, workload.
+    NAME: gcp-billing, databricks, focus, dcgm, prometheus, nvml, nvidia-smi, network, inventory, workload,
+    gcp-budgets.
     """
     if paths and not from_file:
         raise click.UsageError("file paths need --from-file (spendscope collect NAME --from-file PATH...)")
@@ -376,6 +377,24 @@ def _register_report_commands() -> None:
 
 
 _register_report_commands()
+
+
+def _register_budget_commands() -> None:
+    from spendscope.cli_budgets import register
+
+    register(cli)
+
+
+_register_budget_commands()
+
+
+def _register_prices_commands() -> None:
+    from spendscope.cli_prices import register
+
+    register(cli)
+
+
+_register_prices_commands()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

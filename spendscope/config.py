@@ -16,7 +16,9 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from alerts.config import AlertsConfig
 from spendscope.config_base import CollectorBase, Prices, Strict
+from spendscope.config_budgets import GcpBudgetsConfig
 from spendscope.config_plan import PlanConfig
+from spendscope.config_prices import PricesConfig
 from spendscope.config_report import ReportConfig
 from spendscope.config_telemetry import (
     DcgmConfig,
@@ -147,6 +149,8 @@ class Settings(Strict):
     alerts: AlertsConfig = AlertsConfig()
     plan: PlanConfig = PlanConfig()
     report: ReportConfig = ReportConfig()
+    gcp_budgets: GcpBudgetsConfig = GcpBudgetsConfig()
+    prices: PricesConfig = PricesConfig()
     app: AppConfig = AppConfig()
     source: str | None = Field(default=None, exclude=True)
 

@@ -93,3 +93,20 @@ if not widgets.empty_state():
         lines = data.query(q.credit_burn_down, credit).to_pandas()
         if not lines.empty:
             burn_down(lines, f"Burn-down: {credit}", f"credit-burn-{credit}", CREDIT_SERIES)
+
+# -- GCP budgets: the billing account's budgets beside ours (the last gcp_budgets snapshot; never the live API) --
+from dashboards.queries import budgets_gcp as qg  # noqa: E402 - this section's own queries, kept with it
+
+st.header("GCP budgets")
+gcp = data.query(qg.gcp_budgets_status)
+if not gcp["configured"]:
+    st.caption('Not configured: set `[gcp_budgets] billing_account = "XXXXXX-XXXXXX-XXXXXX"` in spendscope.toml, '
+               "then run `spendscope collect gcp-budgets` (docs/gcp-budgets.md).")  # fmt: skip
+elif gcp["synced_at"] is None:
+    st.caption(f"Billing account {gcp['billing_account']}: no snapshot yet. Run `spendscope collect gcp-budgets`, "
+               "or set `enabled = true` under [gcp_budgets] for the daemon to sync it.")  # fmt: skip
+else:
+    st.caption(f"Billing account {gcp['billing_account']} as of {gcp['synced_at']:%Y-%m-%d %H:%M} UTC: "
+               f"{gcp['budgets']} GCP budget(s), matched to ours by display name (spendscope:<budget>) or scope. "
+               "`spendscope budgets sync` shows what a sync would change.")  # fmt: skip
+    widgets.table(data.query(qg.gcp_budgets_beside_ours).to_pandas(), "Ours beside GCP's", "gcp-budgets")

@@ -6,7 +6,17 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from exporters.warehouse.schema import alerts, databricks, focus, gcp_billing, rollup, state, telemetry
+from exporters.warehouse.schema import (
+    alerts,
+    databricks,
+    focus,
+    gcp_billing,
+    gcp_budgets,
+    prices,
+    rollup,
+    state,
+    telemetry,
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("alert_events", alerts.ALERT_EVENTS, ("at",)),
         TableSpec("silences", alerts.SILENCES, ("id",)),
         TableSpec("action_log", alerts.ACTION_LOG, ("at",)),
+        TableSpec("gcp_budgets", gcp_budgets.GCP_BUDGETS, ("synced_at",)),
+        TableSpec("prices", prices.PRICES, prices.PRICES_REQUIRED),
     )
 }
 
