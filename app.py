@@ -9,6 +9,7 @@ PAGES = [
     ("dashboards/pages/migration.py", "GCP vs Databricks", "migration"),
     ("dashboards/pages/savings.py", "Savings", "savings"),
     ("dashboards/pages/budgets.py", "Budgets & credits", "budgets"),
+    ("dashboards/pages/live.py", "Live estimate", "live"),
     ("dashboards/pages/gpu.py", "GPU efficiency", "gpu"),
     ("dashboards/pages/network.py", "Network", "network"),
     ("dashboards/pages/alerts.py", "Alerts & actions", "alerts"),

@@ -29,6 +29,7 @@ class EvalContext:
     settings: Settings
     now: dt.datetime  # timezone-aware UTC
     health: Mapping[str, JobHealth] | None = None  # the daemon's job health (None from the CLI)
+    basis: str = "billed"  # "live": the cost rules read spend_live (alerts/rules/livedata.py)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -64,6 +65,11 @@ class EvalContext:
         Budget and spike rules use it so an incomplete billing day or hour is not judged as if complete,
         and they name it in their alerts.
         """
+
+        if self.basis == "live":
+            from alerts.rules.livedata import live_reach
+
+            return self.cached("cost_data_until", lambda: live_reach(self))
 
         def compute() -> dict[str, dt.datetime]:
             got = self.query(

@@ -22,7 +22,7 @@ from spendscope.clock import today_in
 TTL_SECONDS = 60
 # Tables whose writes invalidate every cached result (their Delta versions are part of the cache key).
 WATCHED = ("cost_daily", "gpu_minutes", "net_samples", "inventory", "alert_events", "silences", "action_log",
-           "workload_metrics", "gcp_budgets")  # fmt: skip
+           "workload_metrics", "gcp_budgets", "cost_estimates", "estimate_errors")  # fmt: skip
 T = TypeVar("T")
 
 

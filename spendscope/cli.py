@@ -164,14 +164,22 @@ def collect(
     type=click.IntRange(0, 400),
     help="days of per-minute GPU/network/workload telemetry (plus the spike and idle days); 0: none",
 )
+@click.option(
+    "--live-days",
+    default=21,
+    show_default=True,
+    type=click.IntRange(0, 400),
+    help="days of live estimates (priced from the inventory, reconciled with the billing); 0: none",
+)
 @click.pass_context
-def demo(ctx: click.Context, days: int, seed: int, end: str | None, telemetry_days: int) -> None:
+def demo(ctx: click.Context, days: int, seed: int, end: str | None, telemetry_days: int, live_days: int) -> None:
     """Write a deterministic sample dataset in the real upstream formats (billing and telemetry) and ingest it."""
     from spendscope.demo import run_demo
 
     result = run_demo(
-        _settings(ctx), days=days, seed=seed, end=_day(end), warehouse=_warehouse(ctx), telemetry_days=telemetry_days
-    )
+        _settings(ctx), days=days, seed=seed, end=_day(end), warehouse=_warehouse(ctx), telemetry_days=telemetry_days,
+        live_days=live_days,
+    )  # fmt: skip
     click.echo(str(result))
 
 
@@ -395,6 +403,15 @@ def _register_prices_commands() -> None:
 
 
 _register_prices_commands()
+
+
+def _register_live_commands() -> None:
+    from spendscope.cli_live import register
+
+    register(cli)
+
+
+_register_live_commands()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from alerts.config import AlertsConfig
 from spendscope.config_base import CollectorBase, Prices, Strict
 from spendscope.config_budgets import GcpBudgetsConfig
+from spendscope.config_live import LiveConfig
 from spendscope.config_plan import PlanConfig
 from spendscope.config_prices import PricesConfig
 from spendscope.config_report import ReportConfig
@@ -151,6 +152,7 @@ class Settings(Strict):
     report: ReportConfig = ReportConfig()
     gcp_budgets: GcpBudgetsConfig = GcpBudgetsConfig()
     prices: PricesConfig = PricesConfig()
+    live: LiveConfig = LiveConfig()
     app: AppConfig = AppConfig()
     source: str | None = Field(default=None, exclude=True)
 

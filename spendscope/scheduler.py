@@ -100,6 +100,11 @@ class Daemon:
         if gpu_enabled:
             # 30 s scrapes append raw samples only; their minutes are rolled up here, a few hours at a time.
             self.add_job(Job("gpu-rollup", self._gpu_rollup, settings.telemetry.rollup_interval_minutes))
+        if settings.live.enabled and any(c.enabled(settings) and c.name == "inventory" for c in collectors):
+            from spendscope.live.job import LiveJob
+
+            # Prices what runs every few minutes for spend_live and the rules that read it (docs/live.md).
+            self.add_job(Job("live-estimate", LiveJob(settings, warehouse, clock), settings.live.interval_minutes))
         self.add_job(Job("telemetry-retention", self._prune_raw, interval_minutes=6 * 60, run_at_start=False))
         if warehouse.engine == "duckdb":
             self.add_job(Job("lake-maintenance", warehouse.maintain, interval_minutes=24 * 60, run_at_start=False))

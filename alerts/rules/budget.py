@@ -30,6 +30,7 @@ from alerts.rules.costdata import (
     local_midnight,
     scope_labels,
 )
+from alerts.rules.livedata import ESTIMATE, check_live_dims, live_view
 from alerts.rules.registry import RULES
 from spendscope.records import Finding, Severity
 
@@ -65,6 +66,7 @@ class BudgetView:
     forecast: fc.Forecast
     sources: list[str]
     data_from: dt.datetime | None  # where the data begins when that is after the period starts
+    estimated_usd: float = 0.0  # of the actual: the live estimate, not yet billed (rules with source: live)
 
     @property
     def complete(self) -> bool:
@@ -105,11 +107,17 @@ class BudgetRule(RuleBase):
     min_coverage: float = Field(default=0.25, ge=0, le=1, description="share of the period data must cover to forecast")
     trend_min_days: int = Field(default=3, ge=2, description="complete days a trend needs")
     cost: CostKind = "billed"
+    source: Literal["billed", "live"] = Field(
+        default="billed",
+        description="billed: cost_daily; live: spend_live, billed where complete and the live estimate after "
+        "(scope and group_by on provider, platform, service, team, project; docs/live.md)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> BudgetRule:
         check_dims(list(self.scope), DAILY_DIMS, "scope")
         check_dims(self.group_by, DAILY_DIMS, "group_by")
+        check_live_dims(self.source, [*self.scope, *self.group_by], "scope and group_by")
         if len(set(self.group_by)) != len(self.group_by):
             raise ValueError("group_by names a dimension twice")
         if self.period == "range":
@@ -137,6 +145,7 @@ class BudgetRule(RuleBase):
 
     def views(self, ctx: EvalContext) -> list[BudgetView]:
         """Every budget of this rule (one per group), crossed or not, with its forecast."""
+        ctx = live_view(ctx) if self.source == "live" else ctx
         if self.period == "range" and self.start is not None and ctx.today < self.start:
             return []
         idx = daily_index(ctx, *self._window(ctx))
@@ -179,7 +188,8 @@ class BudgetRule(RuleBase):
             labels=labels,
         )
         since = max(starts.values(), default=None)
-        return BudgetView(status, period, f, present, since if since and since > period.start_at else None)
+        estimated = float(by_source[ESTIMATE].sum()) if ESTIMATE in by_source else 0.0
+        return BudgetView(status, period, f, present, since if since and since > period.start_at else None, estimated)
 
     def status(self, ctx: EvalContext) -> list[BudgetStatus]:
         """One status per budget (per group), crossed or not."""
@@ -193,6 +203,7 @@ class BudgetRule(RuleBase):
 
     def evaluate(self, ctx: EvalContext) -> list[Finding]:
         out = []
+        ctx = live_view(ctx) if self.source == "live" else ctx
         for v in self.views(ctx):
             until = v.status.data_until
             if self.period == "range" and ctx.today >= v.period.end and until and until >= v.period.end_at:
@@ -214,7 +225,12 @@ class BudgetRule(RuleBase):
             annotations=budget_annotations(ctx, v, kind, self.cost, self.thresholds[sev]),
             value=s.used_ratio if kind == "actual" else s.forecast_ratio,
             severity=sev,
-            evidence=budget_evidence(ctx, v, kind, self.cost, self.min_coverage, self.scope),
+            evidence=budget_evidence(ctx, v, kind, self.cost, self.min_coverage, self.scope)
+            | {
+                "source": self.source,
+                "basis": "estimated" if v.estimated_usd else "billed",
+                "estimated_usd": round(v.estimated_usd, 2),
+            },
         )
 
 

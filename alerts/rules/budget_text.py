@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from alerts.rules.costdata import fmt_horizons, fmt_time, fmt_usd, horizons, scope_values
+from alerts.rules.livedata import estimated_note
 
 if TYPE_CHECKING:
     from alerts.context import EvalContext
@@ -53,6 +54,10 @@ def budget_annotations(ctx: EvalContext, v: BudgetView, kind: str, cost: str, th
         f"({_pct(s.used_ratio)} used; this alert's threshold {threshold:.0%}).",
         f"Data: {state}; {fmt_horizons(ctx, v.sources)}.",
     ]
+    if v.estimated_usd:
+        summary = f"Estimated: {summary}{estimated_note(v.estimated_usd, s.actual_usd)}"
+        lines.insert(1, f"Estimated: {fmt_usd(v.estimated_usd)} of it is the live estimate of what runs (spend_live), "
+                        "not yet billed; the rest is billed.")  # fmt: skip
     if f.used is None:
         lines.append(f"Forecast: {f.note}.")
     else:

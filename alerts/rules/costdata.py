@@ -148,6 +148,10 @@ def _encode(col: pa.ChunkedArray) -> tuple[list[Any], I64]:
 
 def daily_index(ctx: EvalContext, since: dt.date, until: dt.date) -> CostIndex:
     """`cost_daily` (USD rows) for reporting days since..until, indexed once per evaluation and window."""
+    if ctx.basis == "live":  # spend_live instead (a rule with source: live)
+        from alerts.rules import livedata
+
+        return livedata.daily_index(ctx, since, until)
 
     def build() -> CostIndex:
         table = ctx.query(
@@ -173,6 +177,10 @@ def daily_index(ctx: EvalContext, since: dt.date, until: dt.date) -> CostIndex:
 
 def hourly_index(ctx: EvalContext, since: dt.datetime) -> CostIndex:
     """`cost_hourly` since `since` (UTC), indexed once per evaluation."""
+    if ctx.basis == "live":  # spend_live instead (a rule with source: live)
+        from alerts.rules import livedata
+
+        return livedata.hourly_index(ctx, since)
 
     def build() -> CostIndex:
         table = ctx.query(

@@ -35,6 +35,7 @@ from alerts.rules.costdata import (
     scope_labels,
     scope_values,
 )
+from alerts.rules.livedata import ESTIMATE, check_live_dims, estimated_note, live_view
 from alerts.rules.registry import RULES
 from spendscope.config_base import Strict
 from spendscope.records import Finding, Severity
@@ -70,6 +71,7 @@ class Burn:
     exhausts_at: dt.datetime | None  # when it runs out (or ran out) at that burn; None: no burn
     data_until: dt.datetime | None
     sources: list[str]
+    estimated_usd: float = 0.0  # of used_usd: the live estimate, not yet billed (source: live)
 
     @property
     def remaining_usd(self) -> float:
@@ -121,10 +123,15 @@ class CreditRule(RuleBase):
     burn_days: int = Field(default=7, ge=1, le=62, description="trailing complete days the daily burn averages")
     warn_days: float = Field(default=14, ge=0, description="alert when projected exhaustion is this near")
     cost: CostKind = "billed"
+    source: Literal["billed", "live"] = Field(
+        default="billed", description="billed: cost_daily; live: spend_live, the live estimate beyond the bill"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> CreditRule:
         check_dims(list(self.scope), DAILY_DIMS, "scope")
+        scopes = [*self.scope, *(d for b in self.buckets.values() for d in b.scope)]
+        check_live_dims(self.source, scopes, "scope and bucket scopes")
         if self.expires is not None and self.expires < self.start:
             raise ValueError("expires is before start")
         if sum(b.amount_usd for b in self.buckets.values()) > self.total_usd + 0.005:
@@ -137,6 +144,7 @@ class CreditRule(RuleBase):
 
     def burns(self, ctx: EvalContext) -> list[Burn]:
         """The total and every bucket now (empty before `start` and after `expires`)."""
+        ctx = live_view(ctx) if self.source == "live" else ctx
         last = ctx.today if self.expires is None else min(ctx.today, self.expires)
         if ctx.today < self.start or (self.expires is not None and ctx.today > self.expires):
             log.debug("credit:%s outside start:%s expires:%s", self.name, self.start, self.expires)
@@ -165,7 +173,11 @@ class CreditRule(RuleBase):
             exhausts = local_midnight(days[over] + DAY, ctx.tz)
         elif burn and burn > 0 and horizon is not None:
             exhausts = horizon + dt.timedelta(days=(amount - used) / burn)
-        return Burn(name, amount, used, burn, len(window), exhausts, horizon, present)
+        estimated = 0.0
+        if ESTIMATE in idx.sources:
+            row = by_source[idx.sources.index(ESTIMATE)]
+            estimated = float(sum(row[idx.position[d]] for d in days if d in idx.position))
+        return Burn(name, amount, used, burn, len(window), exhausts, horizon, present, estimated)
 
     def _level(self, ratio: float) -> Severity | None:
         crossed = [(thr, sev.rank, sev) for sev, thr in self.thresholds.items() if ratio >= thr]
@@ -173,6 +185,7 @@ class CreditRule(RuleBase):
 
     def evaluate(self, ctx: EvalContext) -> list[Finding]:
         out = []
+        ctx = live_view(ctx) if self.source == "live" else ctx
         burns = self.burns(ctx)
         for b in burns:
             labels = {"credit": self.name, "bucket": b.bucket} | scope_labels(self.scope)
@@ -182,6 +195,8 @@ class CreditRule(RuleBase):
             if sev is not None:
                 summary = f"Credit {self.name}/{b.bucket}: {fmt_usd(b.used_usd)} of {fmt_usd(b.amount_usd)} used"
                 summary += f" ({b.used_ratio:.0%}), {fmt_usd(b.remaining_usd)} left"
+                if b.estimated_usd:
+                    summary = f"Estimated: {summary}{estimated_note(b.estimated_usd, b.used_usd)}"
                 ann = {"summary": summary, "description": text}
                 out.append(
                     Finding(
@@ -190,7 +205,8 @@ class CreditRule(RuleBase):
                 )
             early = self._early(ctx, b)
             if early:
-                ann = {"summary": f"Credit {self.name}/{b.bucket} {early}", "description": text}
+                head = "Estimated: credit" if b.estimated_usd else "Credit"
+                ann = {"summary": f"{head} {self.name}/{b.bucket} {early}", "description": text}
                 out.append(
                     Finding(labels | {"kind": "exhaustion"}, annotations=ann, value=b.remaining_usd, evidence=evidence)
                 )
@@ -220,10 +236,15 @@ class CreditRule(RuleBase):
         else:
             when = "no projected exhaustion (no burn)"
         expiry = f"expires {self.expires}" if self.expires else "no expiry"
+        estimated = ""
+        if b.estimated_usd:
+            estimated = (
+                f" Estimated: {fmt_usd(b.estimated_usd)} of the used amount is the live estimate, not yet billed."
+            )
         return (
             f"{self.cost.capitalize()} spend since {self.start} on {b.bucket}: {fmt_usd(b.used_usd)} of "
             f"{fmt_usd(b.amount_usd)} ({b.used_ratio:.0%}), {fmt_usd(b.remaining_usd)} left; burning {burn} over "
-            f"the last {b.burn_days} complete day(s), {when}; {expiry}.\n"
+            f"the last {b.burn_days} complete day(s), {when}; {expiry}.{estimated}\n"
             f"Data through {fmt_time(b.data_until, ctx.tz)}: {fmt_horizons(ctx, b.sources)}."
         )
 
@@ -243,6 +264,9 @@ class CreditRule(RuleBase):
             "data_until": None if b.data_until is None else b.data_until.isoformat(),
             "cost": self.cost,
             "scope": scope_values(self.scope),
+            "source": self.source,
+            "basis": "estimated" if b.estimated_usd else "billed",
+            "estimated_usd": round(b.estimated_usd, 2),
         }
         if b.bucket == "total" and self.buckets:
             ev["unbucketed_usd"] = round(b.used_usd - sum(x.used_usd for x in burns if x.bucket != "total"), 2)

@@ -28,6 +28,7 @@ from alerts.rules.costdata import (
     scope_labels,
     scope_values,
 )
+from alerts.rules.livedata import ESTIMATE, live_view
 from alerts.rules.registry import RULES
 from spendscope.records import Finding
 
@@ -82,6 +83,11 @@ class SpikeRule(RuleBase):
     baseline_days: int = Field(default=7, ge=1, le=LOOKBACK_DAYS - 1, description="same hour on this many days")
     min_baseline_days: int = Field(default=3, ge=1, description="fewer baseline days with data: no verdict")
     cost: Literal["billed", "effective"] = "billed"
+    source: Literal["billed", "live"] = Field(
+        default="billed",
+        description="billed: cost_hourly, the last complete hour; live: spend_live, the hour under way projected "
+        "to its end at the live estimate's run-rate (docs/live.md)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SpikeRule:
@@ -92,9 +98,12 @@ class SpikeRule(RuleBase):
         return self
 
     def evaluate(self, ctx: EvalContext) -> list[Finding]:
+        live = self.source == "live"
+        ctx = live_view(ctx) if live else ctx
         day0 = dt.datetime.combine(ctx.now.astimezone(dt.UTC).date(), dt.time(), dt.UTC)
         idx = hourly_index(ctx, day0 - dt.timedelta(days=LOOKBACK_DAYS))
-        keys, cube = idx.cube(idx.mask(self.scope), self.group_by, self.cost)
+        mask = idx.mask(self.scope)
+        keys, cube = idx.cube(mask, self.group_by, self.cost)
         if not idx.slots or not keys:
             return []
         present = [idx.sources[i] for i in np.flatnonzero(np.abs(cube).sum(axis=(0, 2)) > 0)]
@@ -102,8 +111,9 @@ class SpikeRule(RuleBase):
         reach = [h[s] for s in present if s in h]
         if not reach:
             return []
-        # The last hour every source of the scope has whole: [hour, hour + 1 h) ends at or before its horizon.
-        hour = _floor_hour(min(reach)) - HOUR
+        # Billed: the last hour every source of the scope has whole ([hour, hour + 1 h) ends by its horizon).
+        # Live: the hour under way, projected to its end at the estimate's run-rate.
+        hour = _floor_hour(min(reach)) - (dt.timedelta(0) if live else HOUR)
         hours = [hour - dt.timedelta(days=k) for k in range(self.baseline_days + 1)]
         first = min(idx.first[s] for s in present)  # before it there is no data, not zero spend
         known = [t for t in hours[1:] if t >= first]
@@ -112,10 +122,16 @@ class SpikeRule(RuleBase):
         cols = [idx.position.get(t, -1) for t in [hour, *known]]
         per_group = cube.sum(axis=1)  # groups × hours
         series = np.where(np.array(cols) >= 0, per_group[:, np.maximum(cols, 0)], 0.0)
+        estimated = np.zeros(len(keys))
+        if live:
+            _, projected = idx.cube(mask, self.group_by, "projected")
+            series[:, 0] = projected.sum(axis=1)[:, cols[0]] if cols[0] >= 0 else 0.0
+            if ESTIMATE in idx.sources and cols[0] >= 0:
+                estimated = projected[:, idx.sources.index(ESTIMATE), cols[0]]
         out = []
-        for key, row in zip(keys, series, strict=True):
+        for key, row, est in zip(keys, series, estimated, strict=True):
             x, base = float(row[0]), [float(v) for v in row[1:]]
-            finding = self._judge(ctx, key, hour, x, base, known, present)
+            finding = self._judge(ctx, key, hour, x, base, known, present, float(est))
             if finding is not None:
                 out.append(finding)
         return out
@@ -129,6 +145,7 @@ class SpikeRule(RuleBase):
         base: list[float],
         days: list[dt.datetime],
         sources: list[str],
+        estimated: float = 0.0,
     ) -> Finding | None:
         if x < self.min_usd:
             return None
@@ -146,13 +163,22 @@ class SpikeRule(RuleBase):
         span = f"{hour:%Y-%m-%d %H:%M}–{hour + HOUR:%H:%M} UTC"
         horizon = fmt_horizons(ctx, sources)
         summary = f"Spend spike ({what}): {fmt_usd(x)} in {span}, {ratio_text} {fmt_usd(med)}"
+        data = "hour complete for every source"
+        if self.source == "live":
+            data = "the hour under way, projected to its end at the current run-rate (spend_live)"
+        if estimated:
+            summary = f"Estimated spend spike ({what}): {fmt_usd(x)} projected for {span}, {ratio_text} {fmt_usd(med)}"
+            data += (
+                f"; estimated: {fmt_usd(estimated)} of {fmt_usd(x)} is the live estimate from the inventory, "
+                "not yet billed"
+            )
         description = (
             f"{self.cost.capitalize()} usage spend {fmt_usd(x)} in the hour {span} against a median of {fmt_usd(med)} "
             f"for that hour over {len(base)} previous day(s) ({', '.join(fmt_usd(b) for b in base)}): "
             f"{_num(ratio)}× the median, robust score {_num(score)}, "
             f"{_num(x / peak if peak else math.inf)}× the highest of them "
             f"(fires at ≥ {self.ratio:g}× the median, score ≥ {self.min_score:g}, ≥ {self.max_ratio:g}× the highest, "
-            f"spend ≥ {fmt_usd(self.min_usd)}).\nData: hour complete for every source; {horizon}."
+            f"spend ≥ {fmt_usd(self.min_usd)}).\nData: {data}; {horizon}."
         )
         evidence: dict[str, Any] = {
             "hour": hour.isoformat(),
@@ -171,6 +197,9 @@ class SpikeRule(RuleBase):
                 "max_ratio": self.max_ratio,
             },
             "cost": self.cost,
+            "source": self.source,
+            "basis": "estimated" if estimated else "billed",
+            "estimated_usd": round(estimated, 2),
             "scope": scope_values(self.scope),
             "data_until_by_source": {s: u.isoformat() for s, u in horizons(ctx).items() if s in sources},
         }

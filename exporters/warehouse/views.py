@@ -28,4 +28,5 @@ def view_definitions() -> dict[str, str]:
     """name → BigQuery SQL, in dependency order (the per-source views before the union)."""
     views = {view: load_sql(sql_file) for view, sql_file in SOURCES.values()}
     views["focus_costs"] = focus_costs_sql()
+    views["spend_live"] = load_sql("spend_live")  # billed where complete, the live estimate after (docs/live.md)
     return views

@@ -72,6 +72,7 @@ class DemoResult:
     months: list[PeriodTotal] = field(default_factory=list)
     windows: list[PeriodTotal] = field(default_factory=list)
     telemetry: TelemetryResult | None = None
+    live: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [f"demo data {self.start} … {self.end} (seed {self.seed}) in {self.out_dir}"]
@@ -95,6 +96,11 @@ class DemoResult:
             out.append(f"idle: {i.key} ({i.platform}) {i.start:%Y-%m-%d %H:%M} → {i.end:%Y-%m-%d %H:%M} UTC: {i.note}")
         if self.telemetry:
             out.extend(self.telemetry.lines())
+        if self.live.get("cost_estimates"):
+            out.append(
+                f"live estimate: {self.live['cost_estimates']:,} hourly estimate row(s) of the last days, "
+                f"{self.live['estimate_errors']:,} reconciliation row(s) (`spendscope live errors`)"
+            )
         return out
 
     def __str__(self) -> str:
@@ -129,11 +135,13 @@ def run_demo(
     clock: Clock = system_clock,
     ingest: bool = True,
     telemetry_days: int = 7,
+    live_days: int = 21,
 ) -> DemoResult:
     """Write the demo files (default under <home>/demo/) and ingest them through the real collectors.
 
     With `ingest`, also writes matching telemetry (demo/telemetry.py): per-minute GPU data for the last
-    `telemetry_days` days plus the spike and idle-stretch days (0: no telemetry).
+    `telemetry_days` days plus the spike and idle-stretch days (0: no telemetry), and the live estimate of the
+    last `live_days` days reconciled against the billing (demo/live.py; 0: none).
     """
     if not 1 <= days <= MAX_DAYS:
         raise InputError(f"--days must be between 1 and {MAX_DAYS}, not {days}")
@@ -149,6 +157,10 @@ def run_demo(
         result.summaries = _ingest(settings, wh, clock, target)
         result.months, result.windows = totals(wh, plan.days[0], end)
         result.telemetry = write_telemetry(plan, settings, wh, target, telemetry_days)
+        if live_days:
+            from spendscope.demo.live import write_live
+
+            result.live = write_live(plan, settings, wh, clock(), live_days)
     return result
 
 

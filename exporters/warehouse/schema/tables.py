@@ -12,6 +12,7 @@ from exporters.warehouse.schema import (
     focus,
     gcp_billing,
     gcp_budgets,
+    live,
     prices,
     rollup,
     state,
@@ -50,6 +51,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("action_log", alerts.ACTION_LOG, ("at",)),
         TableSpec("gcp_budgets", gcp_budgets.GCP_BUDGETS, ("synced_at",)),
         TableSpec("prices", prices.PRICES, prices.PRICES_REQUIRED),
+        TableSpec("cost_estimates", live.COST_ESTIMATES, live.COST_ESTIMATES_REQUIRED),
+        TableSpec("estimate_errors", live.ESTIMATE_ERRORS, live.ESTIMATE_ERRORS_REQUIRED),
     )
 }
 
