@@ -369,49 +369,15 @@ def up(ctx: click.Context, port: int | None, no_demo: bool) -> None:
     run_stack(_settings(ctx), _warehouse(ctx), port=port, demo=not no_demo)
 
 
-def _register_alert_commands() -> None:
-    from spendscope.cli_alerts import register
+def _register_command_groups() -> None:
+    """Command groups kept in their own modules (they import cli, so they are added after it is defined)."""
+    import importlib
 
-    register(cli)
-
-
-_register_alert_commands()
-
-
-def _register_report_commands() -> None:
-    from spendscope.cli_report import register
-
-    register(cli)
+    for module in ("cli_alerts", "cli_report", "cli_budgets", "cli_prices", "cli_live"):
+        importlib.import_module(f"spendscope.{module}").register(cli)
 
 
-_register_report_commands()
-
-
-def _register_budget_commands() -> None:
-    from spendscope.cli_budgets import register
-
-    register(cli)
-
-
-_register_budget_commands()
-
-
-def _register_prices_commands() -> None:
-    from spendscope.cli_prices import register
-
-    register(cli)
-
-
-_register_prices_commands()
-
-
-def _register_live_commands() -> None:
-    from spendscope.cli_live import register
-
-    register(cli)
-
-
-_register_live_commands()
+_register_command_groups()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
