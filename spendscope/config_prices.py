@@ -46,6 +46,8 @@ class PriceDiscounts(Strict):
 class PricesConfig(Strict):
     """`[prices]`: the Cloud Billing Catalog sync and the price book's discounts."""
 
+    enabled: bool = Field(default=False, description="the daemon runs `prices sync` every interval_minutes")
+    interval_minutes: float = Field(default=24 * 60, gt=0, description="how often the daemon syncs (daily)")
     services: list[str] = Field(
         default_factory=lambda: [COMPUTE_ENGINE], description="Catalog service ids (Compute Engine by default)"
     )

@@ -105,6 +105,13 @@ class Daemon:
 
             # Prices what runs every few minutes for spend_live and the rules that read it (docs/live.md).
             self.add_job(Job("live-estimate", LiveJob(settings, warehouse, clock), settings.live.interval_minutes))
+        if settings.prices.enabled:
+            from collectors.prices.sync import daemon_job
+
+            # List prices change rarely; the price book the live estimate reads is only as fresh as this.
+            self.add_job(
+                Job("prices-sync", daemon_job(warehouse, settings.prices, clock), settings.prices.interval_minutes)
+            )
         self.add_job(Job("telemetry-retention", self._prune_raw, interval_minutes=6 * 60, run_at_start=False))
         if warehouse.engine == "duckdb":
             self.add_job(Job("lake-maintenance", warehouse.maintain, interval_minutes=24 * 60, run_at_start=False))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -77,3 +78,15 @@ def sync_prices(
         len(plan.added), len(plan.closed), plan.unchanged, result.written, dry_run,
     )  # fmt: skip
     return result
+
+
+def daemon_job(wh: Warehouse, cfg: PricesConfig, clock: Callable[[], dt.datetime]) -> Callable[[], int]:
+    """The daemon's `prices-sync` job: one sync per call; returns the rows written (0 when nothing changed)."""
+
+    def run() -> int:
+        from collectors.prices.fetch import CatalogFetcher
+
+        fetcher = CatalogFetcher.from_config(cfg) if cfg.services else None
+        return sync_prices(wh, cfg, fetcher, clock()).written
+
+    return run

@@ -4,6 +4,7 @@ into a real Delta lake; history kept across price changes."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,9 @@ import pytest
 from collectors.prices.fetch import CatalogFetcher
 from collectors.prices.sync import stored_prices, sync_prices
 from exporters.warehouse.duckdb import DuckDbLake
+from spendscope.clock import fixed_clock
+from spendscope.config import Settings
+from spendscope.scheduler import Daemon
 from tests.inventory.api_stub import ApiStub
 from tests.prices.conftest import ALT, COMPUTE, NOW, page, prices_config, route_catalog, set_price, sku_query
 
@@ -148,3 +152,19 @@ def test_dry_run_reports_changes_and_writes_nothing(
     assert len(result.added) == 28 and result.written == 0
     assert lake.table_version("prices") is None
     assert stored_prices(lake) == []
+
+
+def test_the_daemon_syncs_prices_when_enabled(tmp_path: Path, catalog: ApiStub) -> None:
+    """`[prices] enabled`: the daemon's prices-sync job runs the same sync against the (stand-in) Catalog."""
+    cfg = prices_config(enabled=True, interval_minutes=720, api_endpoint=catalog.url).model_dump()
+    settings = Settings.model_validate(
+        {"home": str(tmp_path / "home"), "warehouse": {"path": str(tmp_path / "lake")}, "prices": cfg,
+         "alerts": {"enabled": False}, "exporters": {"prometheus": {"enabled": False}}}
+    )  # fmt: skip
+    lake = DuckDbLake(settings.warehouse.path)
+    daemon = Daemon(settings, lake, clock=fixed_clock(NOW), collectors=[])
+    assert daemon.jobs["prices-sync"].interval_minutes == 720
+    assert daemon.run_job("prices-sync")
+    assert len(stored_prices(lake)) == 28 and catalog.problems == []
+    assert "prices-sync" not in Daemon(Settings.model_validate({"warehouse": {"path": str(tmp_path / "l2")}}),
+                                       lake, collectors=[]).jobs  # fmt: skip
