@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from alerts.actions.base import STOPPED_STATES
 from alerts.rules.costdata import local_day, local_midnight
+from dashboards.queries import fleet
 from exporters.warehouse.engine import Warehouse
 from exporters.warehouse.sqltext import load_sql
 from spendscope import economics
@@ -244,29 +245,36 @@ def idle_waste(
     now: dt.datetime | None = None,
 ) -> IdleWaste:
     """Measured minus busy GPU-hours (gpu_busy_daily.sql) per cluster since..until, priced at the inventory's
-    $ per GPU-hour, plus idle_now's open idle $/h (the platform filter applies)."""
+    $ per GPU-hour, plus idle_now's open idle $/h (the platform and team filters apply)."""
     tz, now = s.reporting.timezone, _now(now)
     busy = wh.query(load_sql("gpu_busy_daily"), {"since": since, "until": until, "tz": tz, "dmin": since - DAY,
                                                  "dmax": until + DAY})  # fmt: skip
     hosts = economics.host_map(wh, since - DAY)
+    teams = fleet.fleet(wh, since).teams  # the item's team label, as the GPU page filters on it
+
+    def team(platform: str, rid: str | None) -> str:
+        return (teams.get((platform, rid)) if rid is not None else None) or fleet.UNTAGGED
+
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for r in busy.to_pylist():
         item = hosts.lookup(r["host"], r["day"])
         g = groups.setdefault(_key(item.platform, item.resource_id, r["host"]),
                               {"name": _name(item.cluster, item.resource_name, r["host"]), "measured": 0.0,
-                               "busy": 0.0, "rate": _gpu_rate(item), "gpus": 0.0, "usd": 0.0})  # fmt: skip
+                               "busy": 0.0, "rate": _gpu_rate(item), "gpus": 0.0, "usd": 0.0,
+                               "team": team(item.platform, item.resource_id)})  # fmt: skip
         g["measured"] += r["measured_gpu_hours"] or 0.0
         g["busy"] += r["busy_gpu_hours"] or 0.0
     for r in economics.idle_now(wh, now, IDLE_NOW_MINUTES).to_pylist():
         host = r["hosts"][0] if r["hosts"] else ""
         g = groups.setdefault(_key(r["platform"], r["resource_id"], host),
                               {"name": _name(r["cluster"], r["resource_name"], host), "measured": 0.0, "busy": 0.0,
-                               "rate": None, "gpus": 0.0, "usd": 0.0})  # fmt: skip
+                               "rate": None, "gpus": 0.0, "usd": 0.0,
+                               "team": team(r["platform"], r["resource_id"])})  # fmt: skip
         g["gpus"] += r["idle_gpus"] or 0.0
         g["usd"] += r["idle_cost_usd_per_hour"] or 0.0
     rows: list[dict[str, Any]] = []
     for (platform, _), g in groups.items():
-        if flt.platforms and platform not in flt.platforms:
+        if (flt.platforms and platform not in flt.platforms) or (flt.teams and g["team"] not in flt.teams):
             continue
         measured, idle, rate = g["measured"], g["measured"] - g["busy"], g["rate"]
         rows.append({"platform": platform, "cluster": g["name"], "measured_gpu_hours": measured,

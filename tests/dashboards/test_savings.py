@@ -137,7 +137,7 @@ def test_idle_waste_by_cluster_priced_per_gpu_hour_and_open_now(settings: Settin
         inventory_row("gce", "instance", GCE, "a3-train-01", ["a3-train-01"], observed_at=start, gpu_count=8,
                       price_usd_per_hour=80.0),
         inventory_row("databricks", "cluster", "0915-101532-h100rsch", "gpu-research", ["0915-101532-h100rsch-*"],
-                      observed_at=start, gpu_count=2, price_usd_per_hour=20.0),
+                      observed_at=start, gpu_count=2, price_usd_per_hour=20.0, labels={"team": "data-eng"}),
     ])  # fmt: skip
     put(lake, "gpu_minutes", gpu_minutes("a3-train-01", 8, start, 120, busy=False)
         + gpu_minutes("0915-101532-h100rsch-10-0-0-5", 2, start, 60, busy=lambda g, i: i >= 30)
@@ -157,6 +157,11 @@ def test_idle_waste_by_cluster_priced_per_gpu_hour_and_open_now(settings: Settin
     assert got.idle_gpu_hours == pytest.approx(18.0) and got.idle_cost_usd == pytest.approx(170.0)
     only = q.idle_waste(lake, settings, day, day, CostFilter(platforms=("databricks",)), now=start)
     assert [r["cluster"] for r in only.by_cluster.to_pylist()] == ["gpu-research"]
+    # The team filter uses the item's team label (as the GPU page); a host no inventory knows is "(untagged)".
+    team = q.idle_waste(lake, settings, day, day, CostFilter(teams=("ml-research",)), now=start)
+    assert [r["cluster"] for r in team.by_cluster.to_pylist()] == ["a3-train-01"]
+    untagged = q.idle_waste(lake, settings, day, day, CostFilter(teams=("(untagged)",)), now=start)
+    assert [r["cluster"] for r in untagged.by_cluster.to_pylist()] == ["mystery-host"]
 
 
 def gpu_day(day: dt.date, platform: str, hours: float, spot: bool | None, **kw: Any) -> dict[str, Any]:
