@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from collectors import registry
 from collectors.base import Batch, Collector, Item, Quarantined, RunContext
-from collectors.inventory import databricks, gce, gke, pricing
+from collectors.inventory import databricks, databricks_serverless, gce, gke, pricing
 from collectors.inventory.item import Row, to_table
 from collectors.inventory.owners import merge
 from spendscope.config import DatabricksConfig, InventoryConfig, secret
@@ -121,7 +121,9 @@ class InventoryCollector(Collector):
         if platform == "databricks":
             clusters, catalog = databricks.fetch(self.workspace())
             workspace = databricks.workspace_name(str(self.workspace().config.host or self.databricks_cfg.host))
-            return databricks.parse_clusters(clusters, workspace=workspace, now=now, catalog=catalog)
+            rows = databricks.parse_clusters(clusters, workspace=workspace, now=now, catalog=catalog)
+            warehouses, endpoints = databricks_serverless.fetch(self.workspace())
+            return rows + databricks_serverless.parse(warehouses, endpoints, workspace=workspace, now=now)
         if platform == "gce":
             return gce.parse_aggregated(gce.fetch(self.instances(), project), project=project, now=now)
         return gke.parse_clusters(gke.fetch(self.clusters(), project), project=project, now=now)

@@ -68,12 +68,14 @@ GROUP BY source, platform, resource_id, island
 """
 TICKS_SQL = f"SELECT DISTINCT _source AS source, observed_at {_WHERE}"
 
+# Keyed by cluster id, or warehouse id for a SQL warehouse (its SKU names the region, which config cannot).
 SKU_SQL = """
-SELECT usage_metadata.cluster_id AS cluster_id, sku_name
+SELECT COALESCE(usage_metadata.cluster_id, usage_metadata.warehouse_id) AS cluster_id, sku_name
 FROM databricks_usage
 WHERE _day >= @dmin AND usage_start_time >= @since AND usage_start_time < @at
-  AND usage_metadata.cluster_id IS NOT NULL AND usage_unit = 'DBU'
-QUALIFY ROW_NUMBER() OVER (PARTITION BY usage_metadata.cluster_id ORDER BY usage_start_time DESC, sku_name) = 1
+  AND COALESCE(usage_metadata.cluster_id, usage_metadata.warehouse_id) IS NOT NULL AND usage_unit = 'DBU'
+QUALIFY ROW_NUMBER() OVER (PARTITION BY COALESCE(usage_metadata.cluster_id, usage_metadata.warehouse_id)
+                           ORDER BY usage_start_time DESC, sku_name) = 1
 """
 
 # DBUs billed per cluster-hour against the node-hours the estimate counted for that cluster and hour.
@@ -114,7 +116,7 @@ def snapshots(
 
 
 def observed_skus(wh: Warehouse, at: dt.datetime, days: int) -> dict[str, str]:
-    """cluster_id → the DBU SKU billing last named for it (within `days` before `at`)."""
+    """cluster_id (or warehouse_id) → the DBU SKU billing last named for it (within `days` before `at`)."""
     since = at - dt.timedelta(days=days)
     rows = wh.query(SKU_SQL, {"dmin": since.date(), "since": since, "at": at}).to_pylist()
     return {r["cluster_id"]: r["sku_name"] for r in rows}

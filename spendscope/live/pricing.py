@@ -31,6 +31,14 @@ BILLING_STATES: dict[str, frozenset[str] | None] = {
     "databricks": frozenset({"RUNNING", "RESIZING", "RESTARTING"}),
 }
 _PLACE = re.compile(r"^[a-z]+-[a-z]+\d+(-[a-z])?$")
+# DBU per hour of ONE cluster of a SQL warehouse, by cluster size: Databricks' pricing page "instance types"
+# (https://www.databricks.com/product/pricing/product-pricing/instance-types, SQL warehouse sizes), as quoted by a
+# public reference found with the code search (2X-Small 4 … Large 40 seen there; X-Large and above from the same
+# table as given to us, not re-read). A warehouse bills this × its running clusters × its SKU's DBU price.
+SQL_WAREHOUSE_DBU = {"2X-Small": 4.0, "X-Small": 6.0, "Small": 12.0, "Medium": 24.0, "Large": 40.0, "X-Large": 80.0,
+                     "2X-Large": 144.0, "3X-Large": 272.0, "4X-Large": 528.0}  # fmt: skip
+# Warehouse flavour (collectors/inventory/databricks_serverless.py) → list_prices SKU stem after the tier.
+SQL_SKU = {"SERVERLESS": "SERVERLESS_SQL_COMPUTE", "PRO": "SQL_PRO_COMPUTE", "CLASSIC": "SQL_COMPUTE"}
 _SERVICES = (("JOBS", "Jobs Compute"), ("ALL_PURPOSE", "All-Purpose Compute"), ("SQL", "Databricks SQL"),
              ("DLT", "Lakeflow Pipelines"))  # fmt: skip
 
@@ -63,6 +71,10 @@ def money(x: float) -> str:
 
 def billing(row: Mapping[str, Any]) -> bool:
     """Whether the item bills in its observed state (and has nodes)."""
+    if row.get("kind") == "serving_endpoint":
+        # No documented DBU/h per workload size: an unpriced estimate would match the endpoint's billing in
+        # reconciliation and stop it being carried, so its spend stays carried from billing (carry.py).
+        return False
     states = BILLING_STATES.get(row["platform"], frozenset({"RUNNING"}))
     if states is not None and (row.get("state") or "").upper() not in states:
         return False
@@ -124,6 +136,10 @@ class Pricer:
         return found
 
     def _price(self, row: Mapping[str, Any]) -> list[Component]:
+        if row["platform"] == "databricks" and row.get("kind") == "sql_warehouse":
+            return self._warehouse(row)
+        if row["platform"] == "databricks" and row.get("kind") == "serving_endpoint":
+            return self._fallback(row, f"no documented DBU/h for serving workload {row.get('machine_type') or '?'}")
         if row["platform"] == "databricks":
             return self._cluster(row)
         nodes, mt, spot = int(row.get("nodes") or 0), row.get("machine_type"), bool(row.get("is_spot"))
@@ -170,6 +186,22 @@ class Pricer:
             Component("dbu", DATABRICKS, dbu_service(sku), dbu.usd_per_hour, dbu.source, sku,
                       f"{dbu_what}/DBU ({dbu.source})"),
         ]  # fmt: skip
+
+    def _warehouse(self, row: Mapping[str, Any]) -> list[Component]:
+        """DBU/h of the size × running clusters × the SKU's DBU price (billing's SKU, else the tier's)."""
+        flavour, _, size = (row.get("machine_type") or "").partition(":")
+        per_cluster, stem = SQL_WAREHOUSE_DBU.get(size), SQL_SKU.get(flavour)
+        if per_cluster is None or stem is None:
+            return self._fallback(row, f"no DBU size for SQL warehouse {row.get('machine_type') or '?'}")
+        clusters = int(row.get("nodes") or 0)
+        sku = self.skus.get(row.get("resource_id") or "") or f"{self.cfg.databricks_tier}_{stem}"
+        dbus = per_cluster * clusters
+        dbu = self.book.dbu_rate(sku, self.cfg.databricks_cloud, dbus)
+        if dbu is None:
+            return self._fallback(row, f"no DBU price for {sku}")
+        what = (f"{dbus:g} DBU/h ({clusters} × {size} cluster(s) at {per_cluster:g}) × {sku} at "
+                f"{money(dbu.usd_per_hour / dbus if dbus else 0.0)}/DBU ({dbu.source})")  # fmt: skip
+        return [Component("dbu", DATABRICKS, dbu_service(sku), dbu.usd_per_hour, dbu.source, sku, what)]
 
     def _fallback(self, row: Mapping[str, Any], why: str) -> list[Component]:
         """The inventory's own $/h for the whole item (billing-observed or configured), else unpriced."""

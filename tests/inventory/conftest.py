@@ -21,6 +21,8 @@ GKE_LIST = f"/v1/projects/{PROJECT}/locations/-/clusters"
 GKE_QUERY = (("$alt", "json;enum-encoding=int"),)
 GCE_PAGE2 = (("pageToken", "CkQKQgoIZ2tlLXRyYWlu"),)
 DBX_PAGE2 = (("page_token", "eyJvZmZzZXQiOjF9"),)
+DBX_WAREHOUSES = "/api/2.0/sql/warehouses"
+DBX_SERVING = "/api/2.0/serving-endpoints"
 
 
 def payload(name: str) -> Any:
@@ -34,6 +36,9 @@ def route_all(stub: ApiStub) -> None:
     stub.route("GET", DBX_LIST, payload("databricks_clusters_page1.json"))
     stub.route("GET", DBX_LIST, payload("databricks_clusters_page2.json"), DBX_PAGE2)
     stub.route("GET", DBX_NODE_TYPES, payload("databricks_node_types.json"))
+    # No warehouses or endpoints unless a test routes them (tests/inventory/test_databricks_serverless.py does).
+    stub.route("GET", DBX_WAREHOUSES, {})
+    stub.route("GET", DBX_SERVING, {})
     stub.route("GET", GCE_LIST, payload("gce_aggregated_page1.json"))
     stub.route("GET", GCE_LIST, payload("gce_aggregated_page2.json"), GCE_PAGE2)
     stub.route("GET", GKE_LIST, payload("gke_clusters.json"), GKE_QUERY)
