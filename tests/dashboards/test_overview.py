@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from app import PAGES
 from exporters.warehouse.duckdb import DuckDbLake
 from tests.dashboards.apptest import open_page, reporting_today
 from tests.seed import seed_costs
@@ -83,7 +85,7 @@ def test_overview_on_the_demo_equals_the_query_layer(demo_app: Path) -> None:
     assert {"Daily spend by provider", "Daily spend by service", "Data freshness"} <= {s.value for s in at.subheader}
 
 
-@pytest.mark.parametrize("page", [Path(p[0]).stem for p in __import__("app").PAGES])
+@pytest.mark.parametrize("page", [Path(p[0]).stem for p in PAGES])
 def test_every_page_on_an_empty_warehouse_is_a_friendly_page(app_config: Path, page: str) -> None:
     at = open_page(page)
     assert not at.error, [e.value for e in at.error]
@@ -92,3 +94,52 @@ def test_every_page_on_an_empty_warehouse_is_a_friendly_page(app_config: Path, p
         assert "No alert is pending or firing." in [i.value for i in at.info]
     else:
         assert any("No data yet" in i.value and "spendscope demo" in i.value for i in at.info)
+
+
+def _charts_without_numbers(node: Any) -> list[str]:
+    """Every chart whose next sibling is not an expander holding its table and a CSV download."""
+    kids = list(node.children.values()) if isinstance(getattr(node, "children", None), dict) else []
+    missing = []
+    for i, kid in enumerate(kids):
+        if kid.type == "vega_lite_chart":
+            after = kids[i + 1] if i + 1 < len(kids) else None
+            inside = (
+                {c.type for c in after.children.values()} if after is not None and after.type == "expander" else set()
+            )
+            if not {"dataframe", "download_button"} <= inside:
+                missing.append(f"chart #{i} of a {node.type}")
+        missing += _charts_without_numbers(kid)
+    return missing
+
+
+@pytest.mark.parametrize("page", [Path(p[0]).stem for p in PAGES])
+def test_every_chart_has_its_numbers_one_click_away(demo_app: Path, page: str) -> None:
+    """The issue's rule: each chart is followed by an expander with its table and a CSV download."""
+    at = open_page(page)
+    assert _charts_without_numbers(at._tree) == []
+    assert len(at.get("download_button")) >= len(at.get("vega_lite_chart"))
+
+
+def test_provider_project_and_env_filters_narrow_the_overview(demo_app: Path) -> None:
+    """The sidebar's cost filters reach the page's figures as the query layer computes them with a CostFilter."""
+    from dashboards.queries import costs as qc
+    from exporters.warehouse import open_warehouse
+    from spendscope import config
+    from spendscope.costs import CostFilter
+
+    settings = config.load(str(demo_app))
+    wh = open_warehouse(settings)
+    today = reporting_today()
+    # The month's biggest Databricks (project, env): a combination that has spend to show.
+    month = qc.summary(wh, settings, ("provider", "project", "env"), today.replace(day=1), today).to_pylist()
+    top = max((r for r in month if r["provider"] == "Databricks"), key=lambda r: r["billed_cost"])
+    flt = CostFilter(providers=("Databricks",), projects=(top["project"],), envs=(top["env"],))
+    at = open_page("overview", providers=list(flt.providers), projects=list(flt.projects), envs=list(flt.envs))
+    head = qc.headline(wh, settings, today, flt)
+    whole = qc.headline(wh, settings, today)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics[f"Month to date ({today:%B})"] == f"${head['mtd']:,.0f}"
+    assert metrics["Daily burn (last 7 days)"] == f"${head['daily_burn']:,.0f}"
+    assert 0 < head["mtd"] < whole["mtd"]  # the filter took something away and left something
+    by_provider = next(d.value for d in at.dataframe if "billed_cost" in d.value.columns)
+    assert set(by_provider["provider"]) == {"Databricks"}
