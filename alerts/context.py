@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 
+from spendscope.clock import local_day
+
 if TYPE_CHECKING:
     from exporters.warehouse.engine import Warehouse
     from spendscope.config import Settings
@@ -40,9 +42,7 @@ class EvalContext:
     @property
     def today(self) -> dt.date:
         """Today's reporting day."""
-        from zoneinfo import ZoneInfo
-
-        return self.now.astimezone(ZoneInfo(self.tz)).date()
+        return local_day(self.now, self.tz)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         """Run `sql` once per evaluation for the same params; later callers get the same Arrow table."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from spendscope.clock import system_clock
+from spendscope.clock import local_day, system_clock
 from spendscope.errors import ConfigError
 
 
@@ -33,7 +33,7 @@ def report_daily(ctx: click.Context, date: str | None, send: bool, out: str | No
 
     settings = _settings(ctx)
     now = system_clock()
-    latest = now.astimezone(_zone(settings.reporting.timezone)).date()
+    latest = local_day(now, settings.reporting.timezone)
     day = _parse_day(date, settings.reporting.timezone) if date is not None else yesterday(settings, now)
     if day > latest:
         raise click.BadParameter(f"{day} has not begun yet in {settings.reporting.timezone}", param_hint="--date")
@@ -69,12 +69,6 @@ def _parse_day(text: str, tz: str) -> dt.date:
         return parse_day(text, tz)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a date (YYYY-MM-DD, yesterday, -Nd)", param_hint="--date") from None
-
-
-def _zone(name: str) -> dt.tzinfo:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
 
 
 def register(cli: click.Group) -> None:

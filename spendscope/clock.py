@@ -22,9 +22,19 @@ def fixed_clock(at: dt.datetime) -> Clock:
     return lambda: frozen
 
 
+def local_day(at: dt.datetime, tz: str) -> dt.date:
+    """The reporting day instant `at` falls on in time zone `tz`."""
+    return at.astimezone(ZoneInfo(tz)).date()
+
+
+def local_midnight(day: dt.date, tz: str) -> dt.datetime:
+    """The UTC instant reporting day `day` starts in time zone `tz`."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
 def today_in(tz: str, clock: Clock = system_clock) -> dt.date:
     """Today's date in time zone `tz` (the reporting day that is under way)."""
-    return clock().astimezone(ZoneInfo(tz)).date()
+    return local_day(clock(), tz)
 
 
 def parse_day(text: str, tz: str = "UTC", clock: Clock = system_clock) -> dt.date:

@@ -26,12 +26,11 @@ from alerts.rules.costdata import (
     daily_index,
     horizon_of,
     horizons,
-    local_day,
-    local_midnight,
     scope_labels,
 )
 from alerts.rules.livedata import ESTIMATE, check_live_dims, live_view
 from alerts.rules.registry import RULES
+from spendscope.clock import local_day, local_midnight
 from spendscope.records import Finding, Severity
 
 if TYPE_CHECKING:

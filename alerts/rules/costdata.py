@@ -210,15 +210,6 @@ def horizon_of(ctx: EvalContext, sources: Sequence[str]) -> dt.datetime | None:
     return min(got) if got else None
 
 
-def local_midnight(day: dt.date, tz: str) -> dt.datetime:
-    """The UTC instant a reporting day starts."""
-    return dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
-
-
-def local_day(at: dt.datetime, tz: str) -> dt.date:
-    return at.astimezone(ZoneInfo(tz)).date()
-
-
 def fmt_usd(x: float) -> str:
     return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
 

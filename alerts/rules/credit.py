@@ -30,13 +30,12 @@ from alerts.rules.costdata import (
     fmt_time,
     fmt_usd,
     horizon_of,
-    local_day,
-    local_midnight,
     scope_labels,
     scope_values,
 )
 from alerts.rules.livedata import ESTIMATE, check_live_dims, estimated_note, live_view
 from alerts.rules.registry import RULES
+from spendscope.clock import local_day, local_midnight
 from spendscope.config_base import Strict
 from spendscope.records import Finding, Severity
 

@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from alerts.rules.costdata import F64, local_day, local_midnight
+from alerts.rules.costdata import F64
+from spendscope.clock import local_day, local_midnight
 
 PeriodKind = Literal["day", "month", "range"]
 Method = Literal["run-rate", "trend", "both", "either"]

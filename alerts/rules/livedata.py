@@ -26,8 +26,8 @@ from alerts.rules.costdata import (
     Mask,
     check_dims,
     fmt_usd,
-    local_midnight,
 )
+from spendscope.clock import local_midnight
 
 if TYPE_CHECKING:
     from alerts.context import EvalContext

@@ -19,9 +19,10 @@ import pyarrow as pa
 from alerts.context import EvalContext
 from alerts.loader import load_rules
 from alerts.rules.budget import BudgetRule, BudgetView
-from alerts.rules.costdata import F64, CostIndex, daily_index, local_day, local_midnight, scope_values
+from alerts.rules.costdata import F64, CostIndex, daily_index, scope_values
 from alerts.rules.credit import Burn, CreditRule
 from exporters.warehouse.engine import Warehouse
+from spendscope.clock import local_day, local_midnight
 from spendscope.config import Settings
 from spendscope.costs import FILTERS, NO_FILTER, CostFilter
 

@@ -25,11 +25,11 @@ from typing import Any
 import pyarrow as pa
 
 from alerts.actions.base import STOPPED_STATES
-from alerts.rules.costdata import local_day, local_midnight
 from dashboards.queries import fleet
 from exporters.warehouse.engine import Warehouse
 from exporters.warehouse.sqltext import load_sql
 from spendscope import economics
+from spendscope.clock import local_day, local_midnight
 from spendscope.config import Settings
 from spendscope.costs import NO_FILTER, CostFilter
 

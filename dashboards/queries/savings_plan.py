@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow as pa
 
 from alerts.context import EvalContext
-from alerts.rules.costdata import local_day
 from exporters.warehouse.engine import Warehouse
+from spendscope.clock import local_day
 from spendscope.config import Settings
 from spendscope.costs import NO_FILTER, CostFilter
 

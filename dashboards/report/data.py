@@ -31,10 +31,10 @@ from dashboards.report.model import (
     IdleLine,
     Mover,
 )
-from dashboards.report.timing import DAY, digest_window, local_midnight
+from dashboards.report.timing import DAY, digest_window
 from exporters.warehouse.engine import Warehouse
 from spendscope import costs, economics
-from spendscope.clock import system_clock
+from spendscope.clock import local_midnight, system_clock
 from spendscope.config import Settings
 from spendscope.costs import NO_FILTER
 from spendscope.errors import SpendscopeError

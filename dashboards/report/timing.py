@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from spendscope.clock import local_day
 from spendscope.config import Settings
 
 DAY = dt.timedelta(days=1)
@@ -20,14 +21,9 @@ def send_zone(settings: Settings) -> str:
     return settings.report.timezone or settings.reporting.timezone
 
 
-def local_midnight(day: dt.date, tz: str) -> dt.datetime:
-    """The UTC instant reporting day `day` starts in `tz`."""
-    return dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
-
-
 def yesterday(settings: Settings, now: dt.datetime) -> dt.date:
     """The reporting day before the one `now` falls on (the default report day)."""
-    return now.astimezone(ZoneInfo(settings.reporting.timezone)).date() - DAY
+    return local_day(now, settings.reporting.timezone) - DAY
 
 
 def send_time(settings: Settings, local_day: dt.date) -> dt.datetime:
@@ -38,7 +34,7 @@ def send_time(settings: Settings, local_day: dt.date) -> dt.datetime:
 
 def last_send_time(settings: Settings, now: dt.datetime) -> dt.datetime:
     """The latest scheduled send at or before `now`."""
-    today = now.astimezone(ZoneInfo(send_zone(settings))).date()
+    today = local_day(now, send_zone(settings))
     at = send_time(settings, today)
     return at if at <= now else send_time(settings, today - DAY)
 

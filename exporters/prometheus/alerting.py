@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from alerts.store import ANNOTATING
-from exporters.prometheus.costs import reporting_today
 from exporters.prometheus.snapshot import PartContext, Samples
+from spendscope.clock import local_day
 
 if TYPE_CHECKING:
     from alerts.rules.budget import BudgetStatus
@@ -90,7 +90,7 @@ def budget_metrics(ctx: PartContext) -> Samples:
     tz = ctx.settings.reporting.timezone
     bucket = int(ctx.now.timestamp() // BUDGET_REFRESH_SECONDS)
     key = (
-        tuple(r.model_dump_json() for r in rules), tz, reporting_today(ctx.now, tz), bucket,
+        tuple(r.model_dump_json() for r in rules), tz, local_day(ctx.now, tz), bucket,
         ctx.warehouse.table_version("cost_daily"),
     )  # fmt: skip
     cached = ctx.memo.get("budgets")

@@ -9,20 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from zoneinfo import ZoneInfo
 
 from exporters.prometheus.snapshot import Labels, PartContext, Samples
 from spendscope import costs
+from spendscope.clock import local_day
 
 TOP_SERVICES = 15
 TOP_TEAMS = 20
 OTHER = "other"
 _DIMS = ["provider", "platform", "service", "team"]
-
-
-def reporting_today(now: dt.datetime, tz: str) -> dt.date:
-    """Today's reporting day in `tz`."""
-    return now.astimezone(ZoneInfo(tz)).date()
 
 
 def _top(totals: dict[str, float], n: int) -> set[str]:
@@ -37,7 +32,7 @@ def _rows(ctx: PartContext, since: dt.date, until: dt.date) -> list[dict[str, ob
 
 def cost_metrics(ctx: PartContext) -> Samples:
     """spendscope_cost_usd{period=day|month} and spendscope_data_until_timestamp_seconds{source}."""
-    today = reporting_today(ctx.now, ctx.settings.reporting.timezone)
+    today = local_day(ctx.now, ctx.settings.reporting.timezone)
     yesterday = today - dt.timedelta(days=1)
     month = _rows(ctx, today.replace(day=1), today)
     day = _rows(ctx, yesterday, yesterday)

@@ -20,8 +20,8 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from exporters.prometheus.costs import reporting_today
 from exporters.prometheus.snapshot import PartContext, Sample, Samples
+from spendscope.clock import local_day
 
 IDLE_WINDOW_MINUTES = 30
 # Written whenever the billing (via its cost_daily rollup), the busy minutes or the host → platform map change.
@@ -70,7 +70,7 @@ def _unit_samples(ctx: PartContext) -> Samples:
     from spendscope import economics
 
     tz = ctx.settings.reporting.timezone
-    yesterday = reporting_today(ctx.now, tz) - dt.timedelta(days=1)
+    yesterday = local_day(ctx.now, tz) - dt.timedelta(days=1)
     unit = ctx.unit_economics or economics.unit_economics
     # Versions are read before computing: a write in between costs one more recompute, never a stale value kept.
     key = (yesterday, tz, unit, *(ctx.warehouse.table_version(t) for t in UNIT_ECONOMICS_INPUTS))
