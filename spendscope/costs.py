@@ -183,6 +183,14 @@ def month_to_date(
     return {k: float(v or 0.0) for k, v in row.items()}
 
 
+def daily_average(
+    wh: Warehouse, before: dt.date, tz: str, currency: str = "USD", flt: CostFilter = NO_FILTER, days: int = 7
+) -> float:
+    """Mean daily billed spend of the `days` reporting days before `before` (days without spend count as zero)."""
+    table = summary(wh, ["day"], before - dt.timedelta(days=days), before - dt.timedelta(days=1), tz, flt)
+    return sum(r["billed_cost"] or 0.0 for r in table.to_pylist() if r["currency"] == currency) / days
+
+
 def freshness(wh: Warehouse) -> pa.Table:
     """How far each source's data reaches: last charge end per source table and provider."""
     return wh.query(

@@ -38,10 +38,10 @@ def month_to_date(wh: Warehouse, s: Settings, today: dt.date, flt: CostFilter = 
 def headline(wh: Warehouse, s: Settings, today: dt.date, flt: CostFilter = NO_FILTER) -> dict[str, float]:
     """The Overview's figures: month to date, yesterday, the change against the same span of last month, and the
     daily burn rate — the mean of the last 7 complete reporting days (today is still being billed)."""
-    mtd = costs.month_to_date(wh, today, s.reporting.timezone, s.reporting.currency, flt)
-    week = summary(wh, s, ("day",), today - dt.timedelta(days=7), today - dt.timedelta(days=1), flt)
-    spent = sum(r["billed_cost"] or 0.0 for r in week.to_pylist() if (r["currency"] or "USD") == s.reporting.currency)
-    return {**mtd, "vs_last_month": mtd["mtd"] - mtd["prev_mtd"], "daily_burn": spent / 7}
+    tz, currency = s.reporting.timezone, s.reporting.currency
+    mtd = costs.month_to_date(wh, today, tz, currency, flt)
+    burn = costs.daily_average(wh, today, tz, currency, flt)
+    return {**mtd, "vs_last_month": mtd["mtd"] - mtd["prev_mtd"], "daily_burn": burn}
 
 
 def dimension_values(wh: Warehouse, s: Settings) -> dict[str, list[str]]:

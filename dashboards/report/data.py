@@ -62,12 +62,6 @@ def movers(wh: Warehouse, dim: str, day: dt.date, tz: str, currency: str) -> lis
     return sorted(rows, key=lambda m: (-abs(m.change), -m.cost, m.value))
 
 
-def _average_7d(wh: Warehouse, day: dt.date, tz: str, currency: str) -> float:
-    """Mean daily spend of the 7 days before `day` (days without spend count as zero)."""
-    table = costs.summary(wh, ["day"], day - 7 * DAY, day - DAY, tz)
-    return sum(r["billed_cost"] or 0.0 for r in table.to_pylist() if r["currency"] == currency) / 7
-
-
 def _daily(wh: Warehouse, day: dt.date, tz: str, currency: str) -> tuple[DailyPoint, ...]:
     table = costs.daily_by(wh, "provider", day - (CHART_DAYS - 1) * DAY, day, tz)
     return tuple(
@@ -202,7 +196,7 @@ def build_report(
         window_end=end,
         total=sum(m.cost for m in providers),
         previous=sum(m.previous for m in providers),
-        avg_7d=_average_7d(wh, day, tz, currency),
+        avg_7d=costs.daily_average(wh, day, tz, currency),
         by_provider=tuple(sorted(providers, key=lambda m: (-m.cost, m.value))),
         movers=tuple((d, tuple(movers(wh, d, day, tz, currency)[:top])) for d in MOVER_DIMENSIONS),
         mtd=month["mtd"],
