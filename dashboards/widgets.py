@@ -24,11 +24,15 @@ def pct(x: float | None, digits: int = 0) -> str:
     return "—" if x is None or pd.isna(x) else f"{100 * x:.{digits}f}%"
 
 
+def _frame(df: pd.DataFrame, key: str, **kwargs: Any) -> None:
+    st.dataframe(df, hide_index=True, **kwargs)
+    st.download_button("CSV", df.to_csv(index=False), file_name=f"{key}.csv", key=f"dl-{key}")
+
+
 def numbers(df: pd.DataFrame, key: str, label: str = "numbers") -> None:
     """The table behind a chart, in an expander, with a CSV download."""
     with st.expander(label):
-        st.dataframe(df, hide_index=True)
-        st.download_button("CSV", df.to_csv(index=False), file_name=f"{key}.csv", key=f"dl-{key}")
+        _frame(df, key)
 
 
 def chart(chart: alt.Chart | alt.LayerChart, df: pd.DataFrame, title: str, key: str) -> None:
@@ -92,8 +96,7 @@ def bucket_heatmap(
 def table(df: pd.DataFrame, title: str, key: str, **kwargs: Any) -> None:
     """A titled table with a CSV download (for data that is a table, not a chart)."""
     st.subheader(title)
-    st.dataframe(df, hide_index=True, **kwargs)
-    st.download_button("CSV", df.to_csv(index=False), file_name=f"{key}.csv", key=f"dl-{key}")
+    _frame(df, key, **kwargs)
 
 
 def empty_state() -> bool:

@@ -14,11 +14,6 @@ from tests.dashboards.apptest import open_page, reporting_today
 from tests.seed import seed_costs
 
 
-def test_empty_warehouse_shows_a_friendly_page(app_config: Path) -> None:
-    at = open_page("overview")
-    assert any("No data yet" in i.value and "spendscope demo" in i.value for i in at.info)
-
-
 def test_overview_shows_month_to_date_and_daily_spend(app_config: Path) -> None:
     today = reporting_today()
     rows = []
