@@ -42,7 +42,7 @@ from spendscope.demo.fleet import (
 )
 from spendscope.demo.plan import Plan, dbu_price, node_hourly
 from spendscope.demo.telemetry_hosts import node_of, platform_of
-from spendscope.demo.telemetry_inventory import _item
+from spendscope.demo.telemetry_inventory import resource_of
 from spendscope.demo.workspace import DBU_PRICES, DBX, DBX_WORKSPACE, JOBS, JOBS_PRICE_AFTER
 from spendscope.live import complete
 from spendscope.live.estimate import HOUR
@@ -124,7 +124,7 @@ def snapshots(plan: Plan, start: dt.datetime, end: dt.datetime) -> list[dict[str
 def _row(plan: Plan, key: str, t: dt.datetime, live: list[Any]) -> dict[str, Any]:
     node = node_of(key)
     assert node is not None
-    kind, rid, name, cluster = _item(key, node)
+    kind, rid, name, cluster = resource_of(key, node)
     c = DBX.get(key)
     nodes = sum(r.nodes for r in live)
     price = node_hourly(node) + (c.dbu_per_node_hour * dbu_price(c.sku, t, plan.jobs_price_change) if c else 0.0)
@@ -151,7 +151,7 @@ def demo_hosts(plan: Plan) -> list[dict[str, Any]]:
         node = node_of(key)
         if node is None:
             continue
-        kind, rid, name, _ = _item(key, node)
+        kind, rid, name, _ = resource_of(key, node)
         hosts = {"node_pool": [f"{node.name}-*"], "cluster": [f"{rid}-*"]}.get(kind, [name])
         out.append({"platform": platform_of(node), "resource_id": rid, "hosts": hosts})
     return out

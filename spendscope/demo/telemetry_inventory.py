@@ -29,7 +29,7 @@ def _labels(pairs: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in sorted(pairs)]
 
 
-def _item(key: str, node: Node) -> tuple[str, str, str, str | None]:
+def resource_of(key: str, node: Node) -> tuple[str, str, str, str | None]:
     """(kind, resource_id, resource_name, cluster) of the resource a plan key's VMs belong to."""
     if key in DBX:
         cid = dict(DBX[key].metadata)["cluster_id"]
@@ -54,7 +54,7 @@ def inventory(plan: Plan, days: list[dt.date], source: str = "demo") -> pa.Table
     for (day, key), runs in sorted(groups.items()):
         node = node_of(key)
         assert node is not None
-        kind, rid, name, cluster = _item(key, node)
+        kind, rid, name, cluster = resource_of(key, node)
         vms = sorted({vm_name(node, i) for r in runs for i in range(r.first_node, r.first_node + r.nodes)})
         size = max(r.first_node + r.nodes for r in runs) if kind == "node_pool" else max(r.nodes for r in runs)
         price = node_hourly(node)
