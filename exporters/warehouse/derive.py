@@ -1,8 +1,9 @@
 """Derived tables, refreshed incrementally after each ingest: the `cost_daily` and `cost_hourly` rollups.
 
 `focus_costs` itself is a view (views.py). After a raw table's partitions are replaced, the rollup rows
-of exactly those partitions are recomputed from the view with one BigQuery-dialect SQL per rollup
-(cost_daily.sql: reporting days and every dimension; cost_hourly.sql: UTC hours of usage, for the spike rule).
+of exactly those partitions are recomputed from the view by one BigQuery-dialect SQL for both rollups
+(cost_rollups.sql: cost_daily, reporting days and every dimension; cost_hourly, UTC hours of usage for the
+spike rule), which the engine runs once and splits by table (`Warehouse.replace_many_from_query`).
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from exporters.warehouse.views import SOURCES
 
 log = logging.getLogger(__name__)
 
-# Rollups of focus_costs refreshed per ingested source partition, each from sql/<name>.sql.
+# Rollups of focus_costs refreshed per ingested source partition, all from sql/cost_rollups.sql.
 ROLLUPS = ("cost_daily", "cost_hourly")
 
 # Bounds memory and transaction size on big backfills; each chunk's replace is atomic.
 DAYS_PER_REFRESH = 31
 # Charges of a partition normally lie within days of it (late exports, adjustments); the quarter-hour
-# lookup in cost_daily.sql covers this window around the partition days and converts the rest row by row.
+# lookup in cost_rollups.sql covers this window around the partition days and converts the rest row by row.
 _LOOKUP_BEFORE, _LOOKUP_AFTER = dt.timedelta(days=45), dt.timedelta(days=2)
 
 
@@ -45,26 +46,25 @@ def refresh(wh: Warehouse, table: str, days: Iterable[dt.date] | None, tz: str) 
         return refresh(wh, "databricks_usage", None, tz)
     if table not in SOURCES:
         return 0
-    counts = {rollup: _refresh_rollup(wh, rollup, table, days, tz) for rollup in ROLLUPS}
-    return counts["cost_daily"]
-
-
-def _refresh_rollup(wh: Warehouse, rollup: str, table: str, days: Iterable[dt.date] | None, tz: str) -> int:
-    sql = load_sql(rollup)
+    sql = load_sql("cost_rollups")
     if days is None:
         found = wh.query(f"SELECT DISTINCT _day FROM {table}").column("_day").to_pylist()
         day_list = sorted(d for d in found if d is not None)
         # One replace over the whole source, so rollup rows of vanished days go too.
-        n = wh.replace_from_query(rollup, sql, _params(table, day_list, tz), [{"x_SourceTable": table}])
+        counts = wh.replace_many_from_query(
+            {rollup: [{"x_SourceTable": table}] for rollup in ROLLUPS}, sql, _params(table, day_list, tz)
+        )
     else:
         day_list = sorted(set(days))
-        n = 0
+        counts = dict.fromkeys(ROLLUPS, 0)
         for i in range(0, len(day_list), DAYS_PER_REFRESH):
             chunk = day_list[i : i + DAYS_PER_REFRESH]
             keys = [{"x_SourceTable": table, "_day": d} for d in chunk]
-            n += wh.replace_from_query(rollup, sql, _params(table, chunk, tz), keys)
-    log.info("derived table:%s source:%s days:%s rows:%s", rollup, table, len(day_list), n)
-    return n
+            done = wh.replace_many_from_query({rollup: keys for rollup in ROLLUPS}, sql, _params(table, chunk, tz))
+            counts = {rollup: counts[rollup] + done[rollup] for rollup in ROLLUPS}
+    for rollup in ROLLUPS:
+        log.info("derived table:%s source:%s days:%s rows:%s", rollup, table, len(day_list), counts[rollup])
+    return counts["cost_daily"]
 
 
 def rebuild_all(wh: Warehouse, tz: str) -> int:

@@ -88,6 +88,19 @@ class DuckDbLake(Warehouse):
 
         return _retrying(once, table)
 
+    def replace_many_from_query(
+        self, targets: Mapping[str, Sequence[Key]], sql: str, params: Mapping[str, Any]
+    ) -> dict[str, int]:
+        text = to_duckdb(bind(sql, params))
+        with self._reader.session() as con:
+            # One scan for every target: the derived rows go to a temporary table (DuckDB spills it past its
+            # memory limit), then each target's rows stream from it into that table's Delta writer.
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _derived AS {text}")
+            try:
+                return {t: _retrying(_from_derived(self, con, t, keys), t) for t, keys in targets.items()}
+            finally:
+                con.execute("DROP TABLE IF EXISTS _derived")
+
     # -- reads ------------------------------------------------------------------------------------
 
     def _delta(self, table: str) -> DeltaTable | None:
@@ -157,6 +170,18 @@ def _replace_remote(
     else:  # a new table, or a plain append: nothing to replace yet
         write_deltalake(path, reader, mode="append", partition_by=[partition])
     return written
+
+
+def _from_derived(
+    lake: DuckDbLake, con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[Key]
+) -> Callable[[], int]:
+    """A write of `table`'s rows of the session's `_derived` table, re-runnable on a commit conflict."""
+
+    def once() -> int:
+        rows = con.execute("SELECT * FROM _derived WHERE _target = ?", [table]).to_arrow_reader(100_000)
+        return lake._replace_once(table, rows, keys)
+
+    return once
 
 
 def _retrying(write: Callable[[], int], table: str) -> int:

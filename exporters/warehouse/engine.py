@@ -47,6 +47,22 @@ class Warehouse(abc.ABC):
     def replace_from_query(self, table: str, sql: str, params: Mapping[str, Any], keys: Sequence[Key]) -> int:
         """Replace the rows matching `keys` in `table` with the result of `sql` (a derived table refresh)."""
 
+    def replace_many_from_query(
+        self, targets: Mapping[str, Sequence[Key]], sql: str, params: Mapping[str, Any]
+    ) -> dict[str, int]:
+        """Refresh several derived tables from one query: each row goes to the table its `_target` column names.
+
+        For each table of `targets`, the rows matching its keys are replaced by the query's rows for it; returns
+        rows written per table. This default runs the query once per table (fine where the engine scans in
+        place); DuckDbLake runs it once for all of them.
+        """
+        return {
+            table: self.replace_from_query(
+                table, f"SELECT * FROM (\n{sql}\n) WHERE _target = @_target", {**params, "_target": table}, keys
+            )
+            for table, keys in targets.items()
+        }
+
     @abc.abstractmethod
     def table_version(self, table: str) -> int | None:
         """A number that changes whenever `table` is written (for cache invalidation); None if absent."""

@@ -134,6 +134,26 @@ def test_replace_from_query_replaces_the_keyed_rows_and_counts_them(bq_shared: B
     assert total(bq_shared, [src]) == 6
 
 
+def test_replace_many_from_query_routes_each_row_to_the_table_its_target_names(
+    bq_shared: BigQueryWarehouse, src: str
+) -> None:
+    bq_shared.replace("ingest_state", state_rows(D1, src, [1, 2, 30]), [{"_day": D1, "source": src}])
+    sql = """SELECT IF(cost > @cut, 'cost_hourly', 'cost_daily') AS _target, source AS provider,
+                    cost AS billed_cost, @s AS x_SourceTable, _day
+             FROM ingest_state WHERE source = @s"""
+    keys = [{"x_SourceTable": src, "_day": D1}]
+    for _ in range(2):  # a second refresh replaces the first: nothing doubles
+        written = bq_shared.replace_many_from_query(
+            {"cost_daily": keys, "cost_hourly": keys}, sql, {"cut": 5, "s": src}
+        )
+        assert written == {"cost_daily": 2, "cost_hourly": 1}
+    for table, expected in (("cost_daily", {"c": 3.0, "n": 2}), ("cost_hourly", {"c": 30.0, "n": 1})):
+        got = bq_shared.query(
+            f"SELECT SUM(billed_cost) AS c, COUNT(*) AS n FROM {table} WHERE x_SourceTable = @s", {"s": src}
+        )
+        assert got.to_pylist() == [expected]
+
+
 def test_table_version_is_none_when_absent_and_an_int_once_created(
     bq_warehouse: BigQueryWarehouse, bq_shared: BigQueryWarehouse
 ) -> None:

@@ -183,6 +183,32 @@ def test_unsorted_input_over_many_days_lands_whole_in_bounded_buffers(tmp_path: 
     assert all(pq.ParquetFile(tmp_path / f.path).metadata.num_rows == f.rows for f in files)
 
 
+def test_strings_are_dictionary_encoded_and_top_level_columns_keep_statistics(tmp_path: Path) -> None:
+    kv = pa.list_(pa.struct([("key", pa.string()), ("value", pa.string())]))
+    data = pa.table(
+        {
+            "account": ["a", "b"] * 50,
+            "cost": [i / 7 for i in range(100)],
+            "sku": pa.array(
+                [{"id": "x", "price": 1.5}] * 100, pa.struct([("id", pa.string()), ("price", pa.float64())])
+            ),
+            "labels": pa.array([[{"key": "team", "value": "ml"}]] * 100, kv),
+            "_day": pa.array([D1] * 100, pa.date32()),
+        }
+    )
+    sink = DayPartitionWriter(str(tmp_path), data.schema)
+    sink.write(data.to_batches()[0])
+    (written,) = sink.close()
+
+    group = pq.ParquetFile(tmp_path / written.path).metadata.row_group(0)
+    columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    dictionary = {path for path, c in columns.items() if "RLE_DICTIONARY" in c.encodings}
+    # Every string leaf, list elements included; not the nearly-unique doubles.
+    assert dictionary == {"account", "sku.id", "labels.list.element.key", "labels.list.element.value"}
+    with_stats = {path for path, c in columns.items() if c.is_stats_set and c.statistics.has_min_max}
+    assert with_stats == {"account", "cost"}
+
+
 def test_the_log_records_row_counts_and_partition_values(lake: DuckDbLake) -> None:
     lake.replace("ingest_state", pa.concat_tables([rows(D2, "a", [1.0, 2.0, 3.0]), rows(D1, "a", [4.0])]), [])
     log = Path(table_path(lake)) / "_delta_log" / f"{0:020d}.json"

@@ -189,3 +189,17 @@ def test_the_object_store_write_path_replaces_the_same_way(tmp_path: Path) -> No
     assert write(D1, "a", [5]) == 1
     lake = DuckDbLake(tmp_path)
     assert total(lake) == 15 and total(lake, f"_day = DATE '{D1}'") == 5
+
+
+def test_replace_many_from_query_routes_each_row_to_the_table_its_target_names(lake: DuckDbLake) -> None:
+    lake.replace("ingest_state", state_rows(D1, "a", [1, 2, 30]), [{"_day": D1, "source": "a"}])
+    sql = """SELECT IF(cost > @cut, 'cost_hourly', 'cost_daily') AS _target, source AS provider,
+                    cost AS billed_cost, 'ingest_state' AS x_SourceTable, _day
+             FROM ingest_state"""
+    keys = [{"x_SourceTable": "ingest_state", "_day": D1}]
+    for _ in range(2):  # a second refresh replaces the first: nothing doubles
+        written = lake.replace_many_from_query({"cost_daily": keys, "cost_hourly": keys}, sql, {"cut": 5})
+        assert written == {"cost_daily": 2, "cost_hourly": 1}
+    daily = lake.query("SELECT SUM(billed_cost) AS c, COUNT(*) AS n FROM cost_daily").to_pylist()
+    hourly = lake.query("SELECT SUM(billed_cost) AS c, COUNT(*) AS n FROM cost_hourly").to_pylist()
+    assert daily == [{"c": 3.0, "n": 2}] and hourly == [{"c": 30.0, "n": 1}]
