@@ -8,8 +8,10 @@ The snapshots list every resource of the plan at each 5-minute tick as the colle
 with its size then (a GKE pool's live nodes, a cluster's VMs) or stopped (TERMINATED, 0 nodes), so a run costs
 from the tick that first shows it to the tick that shows it gone. They are not written to `inventory` (its demo
 rows are one per resource and day, which other pages and rules rely on); the estimate reads them directly.
-Serverless Databricks (the SQL warehouse, serving endpoints) is not in any inventory, so the estimate misses
-it, as it would in production; the Databricks correction factor learns how much.
+The SQL warehouse is listed as the inventory collector lists one (collectors/inventory/databricks_serverless.py:
+`SERVERLESS:<size>`, its running clusters), so the estimate prices it by size. Serving endpoints are listed
+without sizes the estimate can price, as in production: their spend is carried from billing once reconciliation
+has seen it (spendscope/live/carry.py).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from spendscope.demo.workspace import DBU_PRICES, DBX, DBX_WORKSPACE, JOBS, JOBS
 from spendscope.live import complete
 from spendscope.live.estimate import HOUR
 from spendscope.live.job import estimate_hours, learn, write_estimates
+from spendscope.live.pricing import SQL_WAREHOUSE_DBU
 from spendscope.live.reconcile import reconcile
 
 if TYPE_CHECKING:
@@ -109,16 +112,37 @@ def write_prices(wh: Warehouse, plan: Plan) -> int:
 def snapshots(plan: Plan, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
     """Every GCE/GKE/Databricks resource of the plan at each 5-minute tick in [start, end), as the live job reads
     inventory (running with its size then, or stopped)."""
-    runs = [r for r in plan.runs if node_of(r.key) is not None and r.end > start - HOUR * 24 and r.start < end]
+    listed = [r for r in plan.runs if node_of(r.key) is not None or _warehouse(r.key)]
+    runs = [r for r in listed if r.end > start - HOUR * 24 and r.start < end]
     keys = sorted({r.key for r in runs})
     out = []
     t = start
     while t < end:
         for key in keys:
             live = [r for r in runs if r.key == key and r.start <= t < r.end]
-            out.append(_row(plan, key, t, live))
+            out.append(_warehouse_row(key, t, live) if _warehouse(key) else _row(plan, key, t, live))
         t += TICK
     return out
+
+
+def _warehouse(key: str) -> bool:
+    c = DBX.get(key)
+    return c is not None and c.product == "SQL"
+
+
+def _warehouse_row(key: str, t: dt.datetime, live: list[Any]) -> dict[str, Any]:
+    """The SQL warehouse as the inventory collector lists it: size from its DBU/h per cluster, running clusters."""
+    c = DBX[key]
+    size = next(name for name, dbu in SQL_WAREHOUSE_DBU.items() if dbu == c.dbu_per_node_hour)
+    clusters = sum(r.nodes for r in live)
+    return {
+        "observed_at": t, "source": "demo:databricks", "platform": "databricks", "kind": "sql_warehouse",
+        "resource_id": dict(c.metadata)["warehouse_id"], "resource_name": key, "cluster": None,
+        "state": "RUNNING" if live else "STOPPED", "project": DBX_WORKSPACE, "location": None,
+        "machine_type": f"SERVERLESS:{size}", "driver_machine_type": None, "nodes": clusters, "gpu_model": None,
+        "gpu_count": 0, "is_spot": False, "started_at": min((r.start for r in live), default=None),
+        "team": dict(c.tags)["team"], "job_cluster": False, "price_usd_per_hour": None, "price_source": None,
+    }  # fmt: skip
 
 
 def _row(plan: Plan, key: str, t: dt.datetime, live: list[Any]) -> dict[str, Any]:
