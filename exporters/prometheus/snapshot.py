@@ -33,7 +33,7 @@ Samples = dict[str, list[Sample]]  # metric name → samples, label values in th
 HealthProvider = Callable[[], Mapping[str, "JobHealth"]]
 UnitEconomics = Callable[..., "pa.Table"]  # spendscope.economics.unit_economics(wh, since, until, tz)
 
-PARTS = ("costs", "inventory", "gpu", "network", "economics", "budgets", "alerts", "collectors")
+PARTS = ("costs", "inventory", "gpu", "network", "economics", "live", "budgets", "alerts", "collectors")
 
 
 @dataclass
@@ -107,7 +107,7 @@ class SnapshotBuilder:
         self.memo: dict[str, Any] = {}
 
     def build(self) -> Snapshot:
-        from exporters.prometheus import alerting, costs, health, telemetry, unit_costs
+        from exporters.prometheus import alerting, costs, health, live, telemetry, unit_costs
 
         started = time.perf_counter()
         ctx = PartContext(
@@ -120,6 +120,7 @@ class SnapshotBuilder:
             "gpu": telemetry.gpu_metrics,
             "network": telemetry.network_metrics,
             "economics": unit_costs.economics_metrics,
+            "live": live.live_metrics,
             "budgets": alerting.budget_metrics,
             "alerts": alerting.alert_metrics,
             "collectors": health.collector_metrics,

@@ -121,6 +121,28 @@ def seed_all(wh: DuckDbLake) -> None:
         ),
     )  # fmt: skip
     seed_alert_events(wh)
+    seed_estimates(wh)
+
+
+# The live job's estimate of the hour before NOW: a GCE VM priced, a Databricks cluster's DBUs with a learned
+# correction of 1.25, and a serving endpoint no price was found for.
+ESTIMATE_HOUR = NOW - dt.timedelta(hours=1)
+ESTIMATES = [
+    ("gce", "111", "vm", 88.0, 1.0),
+    ("databricks", "0101-abc", "dbu", 4.0, 1.25),
+    ("databricks", "serving-chat", "unpriced", None, 1.25),
+]
+
+
+def seed_estimates(wh: DuckDbLake) -> None:
+    rows = [
+        {"hour": ESTIMATE_HOUR, "platform": platform, "resource_id": rid, "resource_name": rid, "component": comp,
+         "running": True, "run_hours": 1.0, "usd_per_hour": rate, "usd_raw": rate, "correction": f,
+         "usd": None if rate is None else rate * f, "projected_usd": None if rate is None else rate * f,
+         "until": NOW, "computed_at": NOW, "_day": ESTIMATE_HOUR.date(), "_source": "test"}
+        for platform, rid, comp, rate, f in ESTIMATES
+    ]  # fmt: skip
+    wh.append("cost_estimates", pa.Table.from_pylist(rows))
 
 
 def fake_health() -> Mapping[str, JobHealth]:
