@@ -77,14 +77,17 @@ def cycles(hits: list[float], gap: float) -> list[tuple[float, int]]:
     return out
 
 
-def config(tmp: Path, port: int, nodes: int, interval_s: float) -> Path:
+def config(tmp: Path, port: int, nodes: int, interval_s: float, without: frozenset[str] = frozenset()) -> Path:
+    """The daemon's config; `without` turns parts off (alerts, exporter, rollup) to tell their memory apart."""
     targets = ",\n  ".join(f'"http://127.0.0.1:{port}/node{i}/metrics"' for i in range(nodes))
     path = tmp / "spendscope.toml"
     path.write_text(
         f'home = "{tmp}/home"\n[warehouse]\npath = "{tmp}/lake"\n'
         f"[collectors.dcgm]\nenabled = true\ninterval_minutes = {interval_s / 60}\nconcurrency = 32\n"
         f"targets = [\n  {targets}\n]\n"
-        "[exporters.prometheus]\nport = 0\n"
+        f"[exporters.prometheus]\nport = 0\nenabled = {str('exporter' not in without).lower()}\n"
+        f"[alerts]\nenabled = {str('alerts' not in without).lower()}\n"
+        + ("[telemetry]\nrollup_interval_minutes = 100000\n" if "rollup" in without else "")
     )
     return path
 
@@ -104,6 +107,10 @@ def main() -> None:
     ap.add_argument("--gpus", type=int, default=8)
     ap.add_argument("--interval-seconds", type=float, default=30)
     ap.add_argument("--warmup", type=int, default=3, help="cycles before the RSS baseline is taken")
+    ap.add_argument(
+        "--without", action="append", default=[], choices=["alerts", "exporter", "rollup"],
+        help="turn a part of the daemon off (to tell apart what each one holds)",
+    )  # fmt: skip
     args = ap.parse_args()
 
     fleet = Fleet(args.nodes, args.gpus)
@@ -112,10 +119,13 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
         f"Python {platform.python_version()}"
     )
-    print(f"soak: {args.nodes} x {args.gpus} GPUs every {args.interval_seconds:.0f} s for {args.minutes:g} min")
+    print(
+        f"soak: {args.nodes} x {args.gpus} GPUs every {args.interval_seconds:.0f} s for {args.minutes:g} min"
+        + (f", without {', '.join(args.without)}" if args.without else "")
+    )
     samples: list[tuple[float, int, int, int, int]] = []  # (t, rss, fds, cycles so far, private dirty)
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = config(Path(tmp), server.server_address[1], args.nodes, args.interval_seconds)
+        cfg = config(Path(tmp), server.server_address[1], args.nodes, args.interval_seconds, frozenset(args.without))
         child = subprocess.Popen(
             [sys.executable, "-m", "spendscope.cli", "--config", str(cfg), "--log-level", "WARNING", "run"],
             stdout=subprocess.DEVNULL,

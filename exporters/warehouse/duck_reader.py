@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SPILL_DIR = os.path.join(tempfile.gettempdir(), "spendscope-duckdb")
 # DuckDB would otherwise take up to 80% of RAM for its buffer pool; it spills past this instead.
 MEMORY_LIMIT = os.environ.get("SPENDSCOPE_DUCKDB_MEMORY_LIMIT", "1GB")
+ALLOCATOR_FLUSH = os.environ.get("SPENDSCOPE_DUCKDB_ALLOCATOR_FLUSH", "16MB")
 # One long-lived database keeps growing outside its buffer pool when its views are re-pointed at new file
 # lists and queried all day (the daemon: a commit every 30 s) — bench/daemon_soak.py measured +25 MB per
 # gpu-rollup, to 443 MB in 30 minutes; a database replaced often stays flat. So the reader retires its
@@ -97,6 +98,10 @@ class LakeReader:
             f"SET GLOBAL temp_directory = '{SPILL_DIR}'",  # not ./.tmp in whatever folder we run from
             f"SET GLOBAL memory_limit = '{MEMORY_LIMIT}'",
             "SET GLOBAL preserve_insertion_order = false",  # big scans may stream out of order; we ORDER BY
+            # DuckDB's allocator keeps what a query freed for reuse until a query peaks above this (128 MiB by
+            # default), so a daemon reading the last hour of telemetry every minute held ~50 MB more at every
+            # window size it reached (bench/daemon_soak.py). Flushing after any query past 16 MiB keeps it flat.
+            f"SET GLOBAL allocator_flush_threshold = '{ALLOCATOR_FLUSH}'",
         ):
             db.execute(setting)
         for macro in DUCKDB_MACROS:
