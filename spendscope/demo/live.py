@@ -9,9 +9,9 @@ with its size then (a GKE pool's live nodes, a cluster's VMs) or stopped (TERMIN
 from the tick that first shows it to the tick that shows it gone. They are not written to `inventory` (its demo
 rows are one per resource and day, which other pages and rules rely on); the estimate reads them directly.
 The SQL warehouse is listed as the inventory collector lists one (collectors/inventory/databricks_serverless.py:
-`SERVERLESS:<size>`, its running clusters), so the estimate prices it by size. Serving endpoints are listed
-without sizes the estimate can price, as in production: their spend is carried from billing once reconciliation
-has seen it (spendscope/live/carry.py).
+`SERVERLESS:<size>`, its running clusters), so the estimate prices it by size. Serving endpoints have no size
+the estimate can price, as in production: their spend is carried from billing (spendscope/live/carry.py, seeded
+from the DBU billing before the first reconciliation).
 """
 
 from __future__ import annotations

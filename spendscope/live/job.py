@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from exporters.warehouse.schema.live import COST_ESTIMATES
 from spendscope.live import complete, inputs
-from spendscope.live.carry import Carried, carried_rows, load_carried
+from spendscope.live.carry import Carried, carried_rows, load_carried, unlisted
 from spendscope.live.estimate import HOUR, estimate, floor_hour
 from spendscope.live.factors import Factor, factors, values
 from spendscope.live.pricing import DbuRate, Pricer
@@ -101,7 +101,7 @@ def estimate_hours(
     pricer = Pricer(PriceBook.load(wh, at), cfg, default_region(settings), learned.dbu_rates, learned.skus)
     found = values(learned.factors)
     rows = estimate(snaps, pricer, hours, at, cfg.stale_after, found, at, source, times)
-    return rows + carried_rows(learned.carried, hours, at, found, at, source)
+    return rows + carried_rows(unlisted(learned.carried, snaps), hours, at, found, at, source)
 
 
 def write_estimates(wh: Warehouse, rows: list[dict[str, Any]], hours: list[dt.datetime]) -> int:

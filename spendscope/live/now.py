@@ -54,5 +54,3 @@ def live_now(wh: Warehouse, settings: Settings, at: dt.datetime) -> LiveNow:
         sum(r["usd_so_far"] or 0.0 for r in plist), sum(r["projected_usd"] or 0.0 for r in plist),
         sum(r["running"] for r in plist), sum(r["unpriced"] for r in plist), rows,
     )  # fmt: skip
-
-

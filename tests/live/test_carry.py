@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyarrow as pa
 import pytest
 
+from exporters.warehouse import derive
 from exporters.warehouse.duckdb import DuckDbLake
+from exporters.warehouse.schema.databricks import DATABRICKS_LIST_PRICES, DATABRICKS_USAGE
+from exporters.warehouse.schema.live import ESTIMATE_ERRORS
 from spendscope.config import Settings
-from spendscope.live.carry import carried_from, carried_rows
+from spendscope.live.carry import carried_from, carried_rows, load_carried, unlisted
 from spendscope.live.job import backfill, run_once
 from tests.live.conftest import HOUR, MIN, T0
 from tests.live.seed import A3_OD, gce, seed_inventory
@@ -89,3 +93,51 @@ def test_a_serverless_endpoint_is_found_missing_then_carried_and_stays_unmatched
         {"today": T0.replace(hour=0)},
     ).to_pylist()
     assert missed == [{"matched": False, "carried": True}]  # reconciled today: still unmatched, now carried
+
+
+def _dbu_usage(rid: str, key: str, hours: list[dt.datetime], dbus: float) -> list[dict[str, object]]:
+    """databricks_usage rows (system.billing.usage shape, synthetic): `dbus` per hour for the resource `rid`."""
+    return [
+        {"record_id": f"{rid}-{h:%d%H}", "account_id": "acct", "workspace_id": "1",
+         "sku_name": "PREMIUM_SERVERLESS_REAL_TIME_INFERENCE", "cloud": "GCP", "usage_start_time": h,
+         "usage_end_time": h + HOUR, "usage_date": h.date(), "usage_unit": "DBU", "usage_quantity": dbus,
+         "usage_metadata": {key: rid}, "record_type": "ORIGINAL", "_day": h.date(), "_source": "test"}
+        for h in hours
+    ]  # fmt: skip
+
+
+def _seed_databricks_billing(lake: DuckDbLake) -> None:
+    """A serving endpoint and a cluster billed in DBUs for the day before CUT, at $0.10/DBU (synthetic rows)."""
+    hours = [CUT - HOUR * h for h in range(1, 25)]
+    rows = _dbu_usage("ep-1", "endpoint_id", hours, 30.0) + _dbu_usage("0921-abc", "cluster_id", hours, 5.0)
+    price = {"default": 0.1, "promotional": {"default": 0.1}, "effective_list": {"default": 0.1}}
+    lake.replace("databricks_list_prices", pa.Table.from_pylist([
+        {"price_start_time": CUT - 30 * DAY_AND_HOUR, "account_id": "acct", "cloud": "GCP", "currency_code": "USD",
+         "usage_unit": "DBU", "sku_name": "PREMIUM_SERVERLESS_REAL_TIME_INFERENCE", "pricing": price,
+         "_day": (CUT - 30 * DAY_AND_HOUR).date(), "_source": "test"}], schema=DATABRICKS_LIST_PRICES), [])  # fmt: skip
+    table = pa.Table.from_pylist(rows, schema=DATABRICKS_USAGE)
+    lake.replace("databricks_usage", table, [{"_day": d} for d in sorted({h.date() for h in hours})])
+    for day in sorted({h.date() for h in hours}):
+        derive.refresh(lake, "databricks_usage", [day], "UTC")
+
+
+def test_before_its_first_reconciliation_databricks_is_seeded_from_its_dbu_billing(lake: DuckDbLake) -> None:
+    _seed_databricks_billing(lake)
+
+    carried = {c.resource_id: c for c in load_carried(lake, {"databricks": CUT})}
+
+    assert set(carried) == {"ep-1", "0921-abc"} and all(c.seeded for c in carried.values())
+    assert carried["ep-1"].rate(CUT + HOUR)[0] == pytest.approx(3.0)  # 30 DBU × $0.10, its last complete day
+    # The cluster is an inventory item the estimate prices: only the endpoint stays carried, listed or not.
+    snaps = [{"platform": "databricks", "resource_id": "0921-abc", "kind": "cluster"},
+             {"platform": "databricks", "resource_id": "ep-1", "kind": "serving_endpoint"}]  # fmt: skip
+    assert [c.resource_id for c in unlisted(list(carried.values()), snaps)] == ["ep-1"]
+
+
+def test_once_reconciliation_has_judged_databricks_the_carry_comes_from_it_alone(lake: DuckDbLake) -> None:
+    _seed_databricks_billing(lake)
+    judged = {"hour": CUT - 2 * HOUR, "platform": "databricks", "level": "platform", "estimated_usd": 1.0,
+              "billed_usd": 1.0, "_day": (CUT - 2 * HOUR).date(), "_source": "test"}  # fmt: skip
+    lake.append("estimate_errors", pa.Table.from_pylist([judged], schema=ESTIMATE_ERRORS))
+
+    assert load_carried(lake, {"databricks": CUT}) == []  # nothing unmatched was recorded: nothing to carry
