@@ -1,7 +1,7 @@
 -- gpu_minutes rows for the UTC hours @hours (all on one or a few days), from gpu_samples with ts in
--- [@from, hour + 1h), plus the hours' existing rows for minutes before @from (kept as they are): @from = @tmin
--- recomputes the hours whole; a later @from (the daemon: the earliest sample written since its last rollup)
--- reads only the new samples — a few files instead of the hour's hundreds, which set the daemon's memory.
+-- [@from, hour + 1h): @from = @tmin recomputes the hours whole; a later @from (the daemon: the earliest sample
+-- written since its last rollup) recomputes only the minutes from then on, which gpu_rollup.py replaces by minute
+-- — a few files of samples instead of the hour's hundreds, which set the daemon's memory.
 -- Parameters: @hours ARRAY<TIMESTAMP>, @tmin / @tmax (the first hour, the last hour + 1h), @from,
 -- @dmin / @dmax (gpu_samples _day range to read, one day wider than the hours for collectors that date
 -- samples differently), @busy_gr, @busy_util (thresholds, settings.telemetry).
@@ -96,10 +96,3 @@ SELECT
   _source
 FROM agg
 WHERE best = 1
-UNION ALL
-SELECT
-  minute, hour, host, gpu_index, gpu_uuid, gpu_model, mig_instance, mig_profile, namespace, pod, source, samples,
-  gpu_util_ratio, gr_engine_active_ratio, sm_active_ratio, tensor_active_ratio, dram_active_ratio, fb_used_bytes,
-  fb_total_bytes, power_watts, gpu_temp_celsius_max, xid_last, busy, _day, _source
-FROM gpu_minutes
-WHERE _day BETWEEN @dmin AND @dmax AND hour IN UNNEST(@hours) AND minute < @from
