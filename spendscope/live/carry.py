@@ -12,11 +12,12 @@ from the newest billing that tells most about that hour:
 `price_source = billing-observed`, component `carried`. A resource no longer billed in the last complete day
 stops being carried.
 
-Before a platform's first reconciliation there is no such history, so the first day would miss that spend (the
-serving endpoints: 12 % of the demo's Databricks day). Databricks' own billing names every resource by the id the
-inventory lists it under (cluster_id, warehouse_id, endpoint_id), so for Databricks the carry is seeded from its
-DBU billing instead: every resource billed, less those the estimate prices from the inventory (`unlisted`). GCE
-and GKE billing names VMs, which only the inventory's host patterns tie to items: those wait for reconciliation.
+Before a platform's first reconciliation (or after a week without one) there is no such history, so the first day
+would miss that spend (the serving endpoints: 12 % of the demo's Databricks day). Databricks' own billing names every
+resource by the id the inventory lists it under (cluster_id, warehouse_id, endpoint_id), so for Databricks the carry
+is seeded from its DBU billing instead: every resource billed, less those the estimate prices from the inventory
+(`unlisted`). GCE and GKE billing names VMs, which only the inventory's host patterns tie to items: those wait for
+reconciliation.
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ FROM estimate_errors
 WHERE _day >= @dmin AND hour >= @since AND hour < @until AND level = 'resource' AND NOT matched AND billed_usd > 0
 """
 
-# Has reconciliation ever judged a platform before its cut? (No: seed it from billing.)
+# Has reconciliation judged a platform within the carry's window (a week and a day before its cut)? If not (the
+# first day, or after a long outage of the live job), seed it from billing.
 HISTORY_SQL = """
-SELECT DISTINCT platform FROM estimate_errors WHERE _day <= @last AND hour < @until AND level = 'platform'
+SELECT DISTINCT platform FROM estimate_errors
+WHERE _day BETWEEN @dmin AND @last AND hour >= @since AND hour < @until AND level = 'platform'
 """
 # Databricks DBU billing per resource and hour, as estimate_errors would hold it for resources the inventory misses.
 SEED_SQL = """
@@ -123,10 +126,10 @@ def load_carried(wh: Warehouse, cuts: Mapping[str, dt.datetime]) -> list[Carried
     cut = cuts.get(SEEDED)
     if cut is None or cut.year <= 1970:
         return carried
-    judged = wh.query(HISTORY_SQL, {"last": cut.date(), "until": cut}).column("platform").to_pylist()
-    if SEEDED in judged:
-        return carried
     start = cut - WEEK - DAY
+    window = {"dmin": start.date(), "last": cut.date(), "since": start, "until": cut}
+    if SEEDED in wh.query(HISTORY_SQL, window).column("platform").to_pylist():
+        return carried
     seeds = wh.query(SEED_SQL, {"dmin": start.date() - DAY, "since": start, "until": cut}).to_pylist()
     seeded = [replace(c, seeded=True) for c in carried_from(seeds, {SEEDED: cut})]
     return sorted([c for c in carried if c.platform != SEEDED] + seeded, key=lambda c: (c.platform, c.resource_id))
