@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -29,6 +29,7 @@ from exporters.warehouse.sqltext import bind, to_duckdb
 from spendscope.errors import QueryError, WriteConflictError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Two processes replacing the same partition at once: Delta lets one commit and rejects the other,
 # which then retries (re-reading its input) a few times with jitter.
@@ -92,14 +93,27 @@ class DuckDbLake(Warehouse):
         self, targets: Mapping[str, Sequence[Key]], sql: str, params: Mapping[str, Any]
     ) -> dict[str, int]:
         text = to_duckdb(bind(sql, params))
-        with self._reader.session() as con:
-            # One scan for every target: the derived rows go to a temporary table (DuckDB spills it past its
-            # memory limit), then each target's rows stream from it into that table's Delta writer.
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _derived AS {text}")
-            try:
-                return {t: _retrying(_from_derived(self, con, t, keys), t) for t, keys in targets.items()}
-            finally:
-                con.execute("DROP TABLE IF EXISTS _derived")
+
+        def once() -> dict[str, int]:
+            # A fresh session each attempt, so a retry after a conflicting commit recomputes from the new snapshot.
+            with self._reader.session() as con:
+                # One scan for every target: the derived rows go to a temporary table (DuckDB spills it past its
+                # memory limit), then each target's rows stream from it into that table's Delta writer.
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _derived AS {text}")
+                try:
+                    return {
+                        table: self._replace_once(
+                            table,
+                            con.execute("SELECT * FROM _derived WHERE _target = ?", [table]).to_arrow_reader(100_000),
+                            keys,
+                        )
+                        for table, keys in targets.items()
+                    }
+                finally:
+                    con.execute("DROP TABLE IF EXISTS _derived")
+
+        # A retry rewrites the targets already written too: same keys, same rows, so nothing doubles.
+        return _retrying(once, ", ".join(targets))
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -172,19 +186,7 @@ def _replace_remote(
     return written
 
 
-def _from_derived(
-    lake: DuckDbLake, con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[Key]
-) -> Callable[[], int]:
-    """A write of `table`'s rows of the session's `_derived` table, re-runnable on a commit conflict."""
-
-    def once() -> int:
-        rows = con.execute("SELECT * FROM _derived WHERE _target = ?", [table]).to_arrow_reader(100_000)
-        return lake._replace_once(table, rows, keys)
-
-    return once
-
-
-def _retrying(write: Callable[[], int], table: str) -> int:
+def _retrying(write: Callable[[], T], table: str) -> T:
     for attempt in range(_RETRIES):
         try:
             return write()

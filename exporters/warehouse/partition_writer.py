@@ -16,7 +16,6 @@ import datetime as dt
 import os
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -75,7 +74,7 @@ class DayPartitionWriter:
         self._buffer_bytes = buffer_bytes
         self._max_file_bytes = max_file_bytes
         self._max_open_files = max_open_files
-        self._dictionary, self._stats = _encodings(self._file_schema)
+        self._stats = _statistics(self._file_schema)
         self._prefix = uuid.uuid4().hex
         self._seq = 0
         self._sorting: list[Future[_Sorted]] = []
@@ -178,7 +177,6 @@ class DayPartitionWriter:
             full,
             self._file_schema,
             compression="snappy",
-            use_dictionary=self._dictionary,
             write_statistics=self._stats,
         )
         f = _OpenFile(writer, path)
@@ -208,24 +206,11 @@ def _sort_by_day(batch: pa.RecordBatch, partition: str) -> _Sorted:
     return rest, runs, rest.nbytes / max(1, rest.num_rows)
 
 
-def _encodings(schema: pa.Schema) -> tuple[list[str], list[str]]:
-    """Parquet column paths to dictionary-encode (strings), and the columns to keep min/max statistics for.
+def _statistics(schema: pa.Schema) -> list[str]:
+    """The columns to keep min/max statistics for: top-level scalar columns only.
 
-    Dictionary encoding pays for strings (accounts, SKUs, label keys repeat) but not for costs, amounts and
-    timestamps, which are nearly all distinct: Arrow tries a dictionary, overflows and falls back, for
-    nothing. Statistics are kept for top-level scalar columns only: struct and list leaves of unsorted rows
-    prune no row group. Together they cut the writer's CPU by a fifth on GCP export rows (bench/ingest.py).
+    Struct and list leaves of unsorted rows prune no row group, and their statistics (string min/max above all)
+    cost ~13 % of the writer's CPU on GCP export rows (bench/ingest.py). Dictionary encoding stays on for every
+    column: costs are nearly all distinct, but gpu_minutes' hours, indexes and ratios repeat (2.2× larger without).
     """
-    strings = [path for path, kind in _leaves(schema) if pa.types.is_string(kind) or pa.types.is_large_string(kind)]
-    return strings, [f.name for f in schema if not pa.types.is_nested(f.type)]
-
-
-def _leaves(fields: Iterable[pa.Field], prefix: str = "") -> Iterator[tuple[str, pa.DataType]]:
-    """Every leaf column as (Parquet path, type); list elements are `<name>.list.element`, as pyarrow writes them."""
-    for f in fields:
-        if pa.types.is_struct(f.type):
-            yield from _leaves(f.type, f"{prefix}{f.name}.")
-        elif pa.types.is_list(f.type) or pa.types.is_large_list(f.type):
-            yield from _leaves([pa.field("element", f.type.value_type)], f"{prefix}{f.name}.list.")
-        else:
-            yield prefix + f.name, f.type
+    return [f.name for f in schema if not pa.types.is_nested(f.type)]

@@ -12,12 +12,12 @@ from the newest billing that tells most about that hour:
 `price_source = billing-observed`, component `carried`. A resource no longer billed in the last complete day
 stops being carried.
 
-Before a platform's first reconciliation (or after a week without one) there is no such history, so the first day
-would miss that spend (the serving endpoints: 12 % of the demo's Databricks day). Databricks' own billing names every
-resource by the id the inventory lists it under (cluster_id, warehouse_id, endpoint_id), so for Databricks the carry
-is seeded from its DBU billing instead: every resource billed, less those the estimate prices from the inventory
-(`unlisted`). GCE and GKE billing names VMs, which only the inventory's host patterns tie to items: those wait for
-reconciliation.
+Until reconciliation has judged a platform's whole last complete day (its first day, or after an outage of the live
+job) that history is missing or partial, so the estimate would miss that spend (the serving endpoints: 12 % of the
+demo's Databricks day). Databricks' own billing names every resource by the id the inventory lists it under
+(cluster_id, warehouse_id, endpoint_id), so for Databricks the carry is seeded from its DBU billing instead: every
+resource billed, less those the estimate prices from the inventory (`unlisted`). GCE and GKE billing names VMs,
+which only the inventory's host patterns tie to items: those wait for reconciliation.
 """
 
 from __future__ import annotations
@@ -40,11 +40,12 @@ FROM estimate_errors
 WHERE _day >= @dmin AND hour >= @since AND hour < @until AND level = 'resource' AND NOT matched AND billed_usd > 0
 """
 
-# Has reconciliation judged a platform within the carry's window (a week and a day before its cut)? If not (the
-# first day, or after a long outage of the live job), seed it from billing.
+# Hours of a platform's last complete day that reconciliation has judged. Until all 24 are (the first day, a day
+# after a long outage of the live job), what it found unmatched misses resources billed in the other hours: seed
+# the platform from billing instead.
 HISTORY_SQL = """
-SELECT DISTINCT platform FROM estimate_errors
-WHERE _day BETWEEN @dmin AND @last AND hour >= @since AND hour < @until AND level = 'platform'
+SELECT COUNT(DISTINCT hour) AS hours FROM estimate_errors
+WHERE _day BETWEEN @dmin AND @last AND hour >= @since AND hour < @until AND level = 'platform' AND platform = @platform
 """
 # Databricks DBU billing per resource and hour, as estimate_errors would hold it for resources the inventory misses.
 SEED_SQL = """
@@ -126,10 +127,10 @@ def load_carried(wh: Warehouse, cuts: Mapping[str, dt.datetime]) -> list[Carried
     cut = cuts.get(SEEDED)
     if cut is None or cut.year <= 1970:
         return carried
-    start = cut - WEEK - DAY
-    window = {"dmin": start.date(), "last": cut.date(), "since": start, "until": cut}
-    if SEEDED in wh.query(HISTORY_SQL, window).column("platform").to_pylist():
+    day = {"dmin": (cut - DAY).date(), "last": cut.date(), "since": cut - DAY, "until": cut, "platform": SEEDED}
+    if wh.query(HISTORY_SQL, day).column("hours")[0].as_py() >= 24:
         return carried
+    start = cut - WEEK - DAY
     seeds = wh.query(SEED_SQL, {"dmin": start.date() - DAY, "since": start, "until": cut}).to_pylist()
     seeded = [replace(c, seeded=True) for c in carried_from(seeds, {SEEDED: cut})]
     return sorted([c for c in carried if c.platform != SEEDED] + seeded, key=lambda c: (c.platform, c.resource_id))

@@ -20,7 +20,8 @@ LATEST_SQL = "SELECT MAX(hour) AS hour FROM cost_estimates WHERE _day >= @dmin A
 NOW_SQL = """
 SELECT platform, COUNT(DISTINCT IF(running, resource_id, NULL)) AS running,
        SUM(IF(running, usd_per_hour * correction, 0)) AS usd_per_hour, SUM(usd) AS usd_so_far,
-       SUM(projected_usd) AS projected_usd, COUNTIF(usd IS NULL) AS unpriced, MAX(until) AS until
+       SUM(projected_usd) AS projected_usd,
+       COUNT(DISTINCT IF(running AND usd IS NULL, resource_id, NULL)) AS unpriced, MAX(until) AS until
 FROM cost_estimates
 WHERE _day = @day AND hour = @hour
 GROUP BY platform

@@ -134,10 +134,15 @@ def test_before_its_first_reconciliation_databricks_is_seeded_from_its_dbu_billi
     assert [c.resource_id for c in unlisted(list(carried.values()), snaps)] == ["ep-1"]
 
 
-def test_once_reconciliation_has_judged_databricks_the_carry_comes_from_it_alone(lake: DuckDbLake) -> None:
+def test_once_reconciliation_has_judged_the_whole_last_day_the_carry_comes_from_it_alone(lake: DuckDbLake) -> None:
     _seed_databricks_billing(lake)
-    judged = {"hour": CUT - 2 * HOUR, "platform": "databricks", "level": "platform", "estimated_usd": 1.0,
-              "billed_usd": 1.0, "_day": (CUT - 2 * HOUR).date(), "_source": "test"}  # fmt: skip
-    lake.append("estimate_errors", pa.Table.from_pylist([judged], schema=ESTIMATE_ERRORS))
 
-    assert load_carried(lake, {"databricks": CUT}) == []  # nothing unmatched was recorded: nothing to carry
+    def judge(hours: range) -> None:
+        rows = [{"hour": CUT - h * HOUR, "platform": "databricks", "level": "platform", "estimated_usd": 1.0,
+                 "billed_usd": 1.0, "_day": (CUT - h * HOUR).date(), "_source": "test"} for h in hours]  # fmt: skip
+        lake.append("estimate_errors", pa.Table.from_pylist(rows, schema=ESTIMATE_ERRORS))
+
+    judge(range(1, 4))  # three hours judged: the rest of the day is unknown, so billing still seeds the carry
+    assert {c.resource_id for c in load_carried(lake, {"databricks": CUT})} == {"ep-1", "0921-abc"}
+    judge(range(4, 25))  # the whole day judged, nothing unmatched recorded: nothing to carry
+    assert load_carried(lake, {"databricks": CUT}) == []

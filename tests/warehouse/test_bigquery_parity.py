@@ -37,6 +37,11 @@ SUMMARIES = {
                     FROM focus_costs WHERE x_GpuModel IS NOT NULL GROUP BY x_GpuModel, x_IsSpot""",
     "by_service": """SELECT ServiceName, ServiceCategory, ChargeCategory, PricingCategory, SUM(EffectiveCost) AS c
                      FROM focus_costs WHERE _day IN UNNEST(@days) GROUP BY 1, 2, 3, 4""",
+    # Both rollups, which one GROUPING SETS query (sql/cost_rollups.sql) derives on each engine.
+    "cost_daily": """SELECT day, tz, provider, platform, service, team, env, project, gpu, is_spot, charge_category,
+                            billed_cost, list_cost, gpu_hours, charges, unpriced, data_until, _day FROM cost_daily""",
+    "cost_hourly": """SELECT hour, provider, platform, service, team, project, billed_cost, effective_cost, charges,
+                             data_until, _day FROM cost_hourly""",
 }
 
 
