@@ -117,7 +117,7 @@ def carried_from(rows: Iterable[Mapping[str, Any]], cuts: Mapping[str, dt.dateti
 
 def load_carried(wh: Warehouse, cuts: Mapping[str, dt.datetime]) -> list[Carried]:
     """What to carry, given the platforms' cuts (estimate_errors of each one's last complete day); Databricks is
-    seeded from its billing while reconciliation has not judged it yet."""
+    seeded from its billing while reconciliation has not judged the whole of that day."""
     real = [c for c in cuts.values() if c.year > 1970]
     if not real:
         return []
