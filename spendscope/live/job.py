@@ -71,12 +71,14 @@ class LiveRun:
         return sorted({str(r["resource_name"] or r["resource_id"]) for r in self.rows if r["usd_raw"] is None})
 
 
-def learn(wh: Warehouse, settings: Settings, at: dt.datetime) -> Learned:
-    """Correction factors, DBU rates, cluster SKUs and the spend to carry, as billing teaches them at `at`."""
+def learn(wh: Warehouse, settings: Settings, at: dt.datetime, cuts: Sequence[complete.Cut] | None = None) -> Learned:
+    """Correction factors, DBU rates, cluster SKUs and the spend to carry, as billing teaches them at `at`
+    (`cuts`: the platforms' cuts at `at` when the caller has them, else computed)."""
     cfg = settings.live
-    cuts = {c.platform: c.complete_until for c in complete.compute_cuts(wh, cfg, at)[1]}
+    found = complete.compute_cuts(wh, cfg, at)[1] if cuts is None else cuts
+    until = {c.platform: c.complete_until for c in found}
     return Learned(at, factors(wh, cfg, at), inputs.learned_dbu_rates(wh, at, cfg.learn_days),
-                   inputs.observed_skus(wh, at, cfg.learn_days), load_carried(wh, cuts))  # fmt: skip
+                   inputs.observed_skus(wh, at, cfg.learn_days), load_carried(wh, until))  # fmt: skip
 
 
 def default_region(settings: Settings) -> str:
@@ -129,8 +131,9 @@ class LiveJob:
         seconds: dict[str, float] = {}
         reconciled = 0
         if self.learned is None or floor_hour(self.learned.at) != hour:
-            reconciled = reconcile(wh, complete.compute_cuts(wh, cfg, at)[1], at)
-            self.learned = learn(wh, self.settings, at)
+            cuts_now = complete.compute_cuts(wh, cfg, at)[1]  # one read for both: reconcile then learn
+            reconciled = reconcile(wh, cuts_now, at)
+            self.learned = learn(wh, self.settings, at, cuts_now)
             seconds["learn"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         rows = estimate_hours(wh, self.settings, hours, at, self.learned)
