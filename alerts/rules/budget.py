@@ -28,7 +28,7 @@ from alerts.rules.costdata import (
     horizons,
     scope_labels,
 )
-from alerts.rules.livedata import ESTIMATE, check_live_dims, live_view
+from alerts.rules.livedata import ESTIMATE, check_live_dims, live_view, source_evidence
 from alerts.rules.registry import RULES
 from spendscope.clock import local_day, local_midnight
 from spendscope.records import Finding, Severity
@@ -144,7 +144,7 @@ class BudgetRule(RuleBase):
 
     def views(self, ctx: EvalContext) -> list[BudgetView]:
         """Every budget of this rule (one per group), crossed or not, with its forecast."""
-        ctx = live_view(ctx) if self.source == "live" else ctx
+        ctx = live_view(ctx, self.source)
         if self.period == "range" and self.start is not None and ctx.today < self.start:
             return []
         idx = daily_index(ctx, *self._window(ctx))
@@ -202,7 +202,7 @@ class BudgetRule(RuleBase):
 
     def evaluate(self, ctx: EvalContext) -> list[Finding]:
         out = []
-        ctx = live_view(ctx) if self.source == "live" else ctx
+        ctx = live_view(ctx, self.source)
         for v in self.views(ctx):
             until = v.status.data_until
             if self.period == "range" and ctx.today >= v.period.end and until and until >= v.period.end_at:
@@ -225,11 +225,7 @@ class BudgetRule(RuleBase):
             value=s.used_ratio if kind == "actual" else s.forecast_ratio,
             severity=sev,
             evidence=budget_evidence(ctx, v, kind, self.cost, self.min_coverage, self.scope)
-            | {
-                "source": self.source,
-                "basis": "estimated" if v.estimated_usd else "billed",
-                "estimated_usd": round(v.estimated_usd, 2),
-            },
+            | source_evidence(self.source, v.estimated_usd),
         )
 
 

@@ -33,7 +33,7 @@ from alerts.rules.costdata import (
     scope_labels,
     scope_values,
 )
-from alerts.rules.livedata import ESTIMATE, check_live_dims, estimated_note, live_view
+from alerts.rules.livedata import ESTIMATE, check_live_dims, estimated_note, live_view, source_evidence
 from alerts.rules.registry import RULES
 from spendscope.clock import local_day, local_midnight
 from spendscope.config_base import Strict
@@ -143,7 +143,7 @@ class CreditRule(RuleBase):
 
     def burns(self, ctx: EvalContext) -> list[Burn]:
         """The total and every bucket now (empty before `start` and after `expires`)."""
-        ctx = live_view(ctx) if self.source == "live" else ctx
+        ctx = live_view(ctx, self.source)
         last = ctx.today if self.expires is None else min(ctx.today, self.expires)
         if ctx.today < self.start or (self.expires is not None and ctx.today > self.expires):
             log.debug("credit:%s outside start:%s expires:%s", self.name, self.start, self.expires)
@@ -184,7 +184,7 @@ class CreditRule(RuleBase):
 
     def evaluate(self, ctx: EvalContext) -> list[Finding]:
         out = []
-        ctx = live_view(ctx) if self.source == "live" else ctx
+        ctx = live_view(ctx, self.source)
         burns = self.burns(ctx)
         for b in burns:
             labels = {"credit": self.name, "bucket": b.bucket} | scope_labels(self.scope)
@@ -263,9 +263,7 @@ class CreditRule(RuleBase):
             "data_until": None if b.data_until is None else b.data_until.isoformat(),
             "cost": self.cost,
             "scope": scope_values(self.scope),
-            "source": self.source,
-            "basis": "estimated" if b.estimated_usd else "billed",
-            "estimated_usd": round(b.estimated_usd, 2),
+            **source_evidence(self.source, b.estimated_usd),
         }
         if b.bucket == "total" and self.buckets:
             ev["unbucketed_usd"] = round(b.used_usd - sum(x.used_usd for x in burns if x.bucket != "total"), 2)

@@ -45,11 +45,17 @@ def check_live_dims(source: str, names: Sequence[str], what: str) -> None:
         check_dims(names, LIVE_DIMS, f"{what} (source: live)")
 
 
-def live_view(ctx: EvalContext) -> EvalContext:
-    """The live child of an evaluation context (created once per evaluation)."""
-    if ctx.basis == "live":
+def live_view(ctx: EvalContext, source: str) -> EvalContext:
+    """The context a rule with `source` reads: for "live" the live child of `ctx` (created once per evaluation),
+    else `ctx` itself."""
+    if source != "live" or ctx.basis == "live":
         return ctx
     return ctx.cached("live_view", lambda: dataclasses.replace(ctx, basis="live", _cache={}))
+
+
+def source_evidence(source: str, estimated: float) -> dict[str, object]:
+    """The evidence every cost rule adds about its source: which it reads, and how much of its figure is estimated."""
+    return {"source": source, "basis": "estimated" if estimated else "billed", "estimated_usd": round(estimated, 2)}
 
 
 def live_reach(ctx: EvalContext) -> dict[str, dt.datetime]:

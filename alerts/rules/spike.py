@@ -28,7 +28,7 @@ from alerts.rules.costdata import (
     scope_labels,
     scope_values,
 )
-from alerts.rules.livedata import ESTIMATE, live_view
+from alerts.rules.livedata import ESTIMATE, live_view, source_evidence
 from alerts.rules.registry import RULES
 from spendscope.records import Finding
 
@@ -99,7 +99,7 @@ class SpikeRule(RuleBase):
 
     def evaluate(self, ctx: EvalContext) -> list[Finding]:
         live = self.source == "live"
-        ctx = live_view(ctx) if live else ctx
+        ctx = live_view(ctx, self.source)
         day0 = dt.datetime.combine(ctx.now.astimezone(dt.UTC).date(), dt.time(), dt.UTC)
         idx = hourly_index(ctx, day0 - dt.timedelta(days=LOOKBACK_DAYS))
         mask = idx.mask(self.scope)
@@ -197,9 +197,7 @@ class SpikeRule(RuleBase):
                 "max_ratio": self.max_ratio,
             },
             "cost": self.cost,
-            "source": self.source,
-            "basis": "estimated" if estimated else "billed",
-            "estimated_usd": round(estimated, 2),
+            **source_evidence(self.source, estimated),
             "scope": scope_values(self.scope),
             "data_until_by_source": {s: u.isoformat() for s, u in horizons(ctx).items() if s in sources},
         }
