@@ -1,8 +1,8 @@
-"""Streamlit entry: page config, shared filters, navigation — nothing else (pages live in dashboards/pages/)."""
+"""Streamlit entry: page config, shared filters, sign-in, navigation — nothing else (pages: dashboards/pages/)."""
 
 import streamlit as st
 
-from dashboards import filters
+from dashboards import auth, filters
 
 PAGES = [
     ("dashboards/pages/overview.py", "Overview", "overview"),
@@ -18,5 +18,6 @@ PAGES = [
 st.set_page_config(page_title="spendscope", page_icon="💸", layout="wide")
 st.sidebar.title("spendscope")
 filters.sidebar()
+auth.sign_in_widget()
 pages = [st.Page(path, title=title, url_path=url, default=(url == "overview")) for path, title, url in PAGES]
 st.navigation(pages).run()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from alerts.context import EvalContext
+from alerts.journal import DeliveryJournal
 from alerts.rules import RuleBase
 from alerts.silences import Silence, matching
 from alerts.store import AlertStore, apply_note, event_row
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from spendscope.scheduler import JobHealth
 
 log = logging.getLogger(__name__)
+JOURNAL_FILE = "notify-journal.jsonl"
 
 # Resolved alerts stay in memory this long (Alertmanager re-sends of resolutions, action cancellations).
 RESOLVED_KEEP = dt.timedelta(hours=1)
@@ -102,6 +104,10 @@ class AlertEngine:
         self._last_eval: dt.datetime | None = None
         self._errors_logged: dict[str, str] = {}
         self._lock_fd: int | None = None
+        self.journal = DeliveryJournal(Path(settings.home) / JOURNAL_FILE)
+        self._sending: tuple[dt.datetime, int] | None = None  # the evaluation's time and next seq, while it sends
+        if router is not None and hasattr(router, "on_sent"):
+            router.on_sent = self._journal_sent
 
     @classmethod
     def from_settings(
@@ -185,6 +191,7 @@ class AlertEngine:
 
     def _load(self, now: dt.datetime) -> dict[str, AlertState]:
         if self.states is None:
+            self._replay_journal()
             self.states = {a.fingerprint: a for a in self.store.current(resolved_since=now - RESOLVED_KEEP)}
             for state in self.states.values():
                 # Rows are written on transitions only, so when the condition last held is unknown: count it as
@@ -285,9 +292,42 @@ class AlertEngine:
     def _notify(self, result: EvalResult, now: dt.datetime, seq: int) -> None:
         assert self.router is not None
         states = self.states or {}
-        deliveries = list(self.router.notify(result.alerts, now))
+        self._replay_journal()  # rows an earlier evaluation of this process failed to commit, if any
+        self._sending = (now, seq + 1000)  # journal rows sort after this evaluation's own rows
+        try:
+            deliveries = list(self.router.notify(result.alerts, now))
+        finally:
+            self._sending = None
         result.deliveries = deliveries
         self._record_deliveries(deliveries, states, now, seq)
+        self.journal.clear()  # committed: nothing left to replay
+
+    def _journal_sent(self, deliveries: list[Any]) -> None:
+        """The router's `on_sent`: the rows a batch's deliveries will be recorded as, journaled at once."""
+        if self._sending is None:
+            return  # action messages (notify_actions): recorded in action_log, not alert_events
+        now, seq = self._sending
+        states = self.states or {}
+        rows = [event_row(states[d.fingerprint], "notified", now, seq, notifier=d.notifier, comment=str(d.kind))
+                for d in deliveries if d.record and d.fingerprint in states]  # fmt: skip
+        self.journal.record(rows)
+
+    def _replay_journal(self) -> None:
+        """Commit the notifications a crashed evaluation sent but did not record (those not committed already)."""
+        rows = self.journal.pending()
+        if not rows:
+            return
+        done = {
+            (r["fingerprint"], r["notifier"], r["at"])
+            for r in self.wh.query(
+                "SELECT fingerprint, notifier, `at` FROM alert_events WHERE event = 'notified' AND `at` IN UNNEST(@at)",
+                {"at": sorted({r["at"] for r in rows})},
+            ).to_pylist()
+        }
+        missing = [r for r in rows if (r["fingerprint"], r["notifier"], r["at"]) not in done]
+        self.store.append(missing)
+        self.journal.clear()
+        log.warning("alerts:journal replayed notifications:%s (sent before a crash, not yet recorded)", len(missing))
 
     def _record_deliveries(self, deliveries: Sequence[Any], states: Mapping[str, AlertState], now: dt.datetime,
                            seq: int) -> None:  # fmt: skip

@@ -39,20 +39,34 @@ def _node_line(node: yaml.Node | None, loc: Sequence[Any]) -> int | None:
     return line
 
 
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[int | None, str]:
+    """(1-based line, what is wrong) of a YAML error; a ReaderError (a control character) has a position, no mark."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return mark.line + 1, str(getattr(exc, "problem", exc))
+    if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.character, int):
+        return text.count("\n", 0, exc.position) + 1, f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+    return None, str(exc).split("\n")[0]
+
+
 def parse_rules(text: str, source: str = "<string>") -> list[RuleBase]:
     """Validate a YAML rule document; ConfigError lists every problem as file:line: rules[i] (name): key: msg."""
     try:
         data = yaml.safe_load(text)
         tree = yaml.compose(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        line, problem = _yaml_problem(exc, text)
+        where = f"{source}:{line}" if line else source
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+    except (ValueError, RecursionError) as exc:
+        # Not YAMLError: PyYAML builds dates and ints with Python's own checks (2026-13-45, 5,000 digits),
+        # and composes nested collections recursively.
+        raise ConfigError(f"{source}: not valid YAML: {exc or type(exc).__name__}") from None
     if data is None:
         return []
     prefix: list[Any] = []
     if isinstance(data, dict):
-        unknown = sorted(set(data) - {"rules"})
+        unknown = sorted(str(k) for k in set(data) - {"rules"})  # str: keys may be ints or dates too
         if unknown:
             raise ConfigError(f"{source}: unknown top-level key(s) {', '.join(unknown)}; a rule file holds `rules:`")
         data, prefix = data.get("rules") or [], ["rules"]
@@ -82,6 +96,8 @@ def load_rule_file(path: str | Path) -> list[RuleBase]:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read rule file {p}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:  # a latin-1 or UTF-16 file: a clear error, not a traceback
+        raise ConfigError(f"{p}: not UTF-8 text (invalid byte at offset {exc.start})") from None
     return parse_rules(text, str(p))
 
 

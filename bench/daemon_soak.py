@@ -1,4 +1,4 @@
-"""Daemon soak (issue 3): `spendscope run` scraping 1,536 simulated GPUs every 30 s for 10 minutes.
+"""Daemon soak (issues 3 and 7): `spendscope run` scraping 1,536 simulated GPUs every 30 s, for 10 or 30 minutes.
 
 This process serves 192 dcgm-exporter answers (8 H100s each, the default counters: bench/dcgm_scrape.py) on
 loopback and starts the real daemon as a child process with a config scraping them, the gpu-rollup job and
@@ -7,9 +7,17 @@ logs when each scrape cycle reached the exporters, then prints:
   * RSS after warm-up (the first `--warmup` cycles), the peak, the last, and growth after warm-up;
   * open file descriptors (min / max after warm-up);
   * cycles seen and the spread of their start times (every cycle on time: ~interval apart, none missed).
-Targets: RSS < 400 MB, no growth after the first cycles.
+Targets: RSS < 400 MB, no growth after the first cycles (issue 3); with the demo billing in the lake (every
+cost rule, the budget/spend exporter parts and the live job read it) for 30 minutes: RSS growth < 10 % after
+warm-up, no file-descriptor growth, every cycle on time (issue 7).
 
     .venv/bin/python -m bench.daemon_soak --minutes 10
+    .venv/bin/python -m bench.daemon_soak --minutes 30 --demo-days 30 --prefill-minutes 60 --warmup 12
+
+`--prefill-minutes 60` first writes the last hour of scrapes of the same fleet (through the real dcgm collector
+and the gpu-rollup, timestamps of the past hour) so the daemon starts as it restarts in production, on a lake
+whose telemetry windows (the rules' last hour, the exporter's 30 minutes) are already full; without it the first
+hour of a fresh lake is those windows filling, which a 30-minute run cannot tell from growth.
 """
 
 from __future__ import annotations
@@ -92,6 +100,38 @@ def config(tmp: Path, port: int, nodes: int, interval_s: float, without: frozens
     return path
 
 
+def prefill(cfg: Path, fleet: Fleet, minutes: float, interval_s: float) -> int:
+    """Ingest `minutes` of the fleet's scrapes, dated over the past `minutes`, and roll them up; returns cycles."""
+    import datetime as dt
+
+    from collectors.base import RunContext
+    from collectors.common.http import Scrape
+    from collectors.gpu.dcgm import DcgmCollector
+    from exporters.warehouse import gpu_rollup
+    from exporters.warehouse.duckdb import DuckDbLake
+    from spendscope import ingest
+    from spendscope.clock import fixed_clock
+    from spendscope.config import load
+
+    settings = load(cfg)
+    wh = DuckDbLake(settings.warehouse.path, reporting_tz=settings.reporting.timezone)
+
+    def fetch(targets: object, timeout: float, concurrency: int) -> list[Scrape]:
+        return [Scrape(t, fleet.answers["/" + t.split("/", 3)[3]].decode(), None, 0.0) for t in targets]  # type: ignore[attr-defined]
+
+    collector = DcgmCollector(settings.collectors.dcgm, fetch=fetch)
+    marks: dict[dt.datetime, dt.datetime] = {}
+    now = dt.datetime.now(dt.UTC)
+    cycles = int(minutes * 60 / interval_s)
+    for k in range(cycles):
+        at = now - dt.timedelta(seconds=(cycles - k) * interval_s)
+        options = {"defer_rollup": lambda m: gpu_rollup.merge_marks(marks, m)}
+        ingest.run(collector, RunContext(settings=settings, warehouse=wh, clock=fixed_clock(at), options=options))
+    gpu_rollup.refresh_hours(wh, marks, settings.telemetry)
+    wh.close()
+    return cycles
+
+
 def private_dirty(pid: int) -> int:
     """Bytes of the process's own modified pages (heap, anonymous maps), from /proc/<pid>/smaps_rollup."""
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
@@ -107,6 +147,8 @@ def main() -> None:
     ap.add_argument("--gpus", type=int, default=8)
     ap.add_argument("--interval-seconds", type=float, default=30)
     ap.add_argument("--warmup", type=int, default=3, help="cycles before the RSS baseline is taken")
+    ap.add_argument("--demo-days", type=int, default=0, help="load `spendscope demo --days N` into the lake first")
+    ap.add_argument("--prefill-minutes", type=float, default=0, help="write this much scrape history first")
     ap.add_argument(
         "--without", action="append", default=[], choices=["alerts", "exporter", "rollup"],
         help="turn a part of the daemon off (to tell apart what each one holds)",
@@ -126,6 +168,18 @@ def main() -> None:
     samples: list[tuple[float, int, int, int, int]] = []  # (t, rss, fds, cycles so far, private dirty)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = config(Path(tmp), server.server_address[1], args.nodes, args.interval_seconds, frozenset(args.without))
+        if args.demo_days:
+            # The demo billing (GCP export, Databricks usage, prices, inventory) in the same lake: the alert rules,
+            # the exporter's cost parts and the live estimate all read it every cycle.
+            subprocess.run(
+                [sys.executable, "-m", "spendscope.cli", "--config", str(cfg), "--log-level", "WARNING", "demo",
+                 "--days", str(args.demo_days)],
+                check=True, cwd=tmp, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            print(f"demo billing: {args.demo_days} days loaded into the lake")
+        if args.prefill_minutes:
+            n = prefill(cfg, fleet, args.prefill_minutes, args.interval_seconds)
+            print(f"telemetry history: {n} scrape cycles of the past {args.prefill_minutes:g} min, rolled up")
         child = subprocess.Popen(
             [sys.executable, "-m", "spendscope.cli", "--config", str(cfg), "--log-level", "WARNING", "run"],
             stdout=subprocess.DEVNULL,
@@ -162,7 +216,10 @@ def main() -> None:
     print(f"  RSS after {args.warmup} warm-up cycles: {base / mb:.0f} MB; peak after: {peak / mb:.0f} MB; "
           f"last: {last / mb:.0f} MB; growth last vs warm-up: {100 * (last - base) / base:+.1f}%")  # fmt: skip
     fds = [s[2] for s in after or samples]
-    print(f"  open fds after warm-up: min {min(fds)}, max {max(fds)}")
+    print(f"  open fds after warm-up: first {fds[0]}, min {min(fds)}, max {max(fds)}, last {fds[-1]}")
+    late = [g - args.interval_seconds for g in gaps]
+    print(f"  cycles late by more than 5 s: {sum(1 for x in late if x > 5)} of {len(gaps)}; missed: "
+          f"{sum(1 for g in gaps if g > 1.5 * args.interval_seconds)}")  # fmt: skip
     print("  RSS over time (MB): " + ", ".join(f"{s[0] / 60:.1f}m={s[1] / mb:.0f}" for s in samples[::12]))
     # RSS also counts the shared libraries' code pages (DuckDB, delta-rs, Arrow), paged in as more code runs and
     # reclaimable; private dirty memory is what the process itself holds.

@@ -18,6 +18,7 @@ import click
 from spendscope import config as config_mod
 from spendscope import logs
 from spendscope.errors import ConfigError, QueryError, SpendscopeError
+from spendscope.secrets import redact
 
 log = logging.getLogger("spendscope.cli")
 INTERNAL_ERROR = 70
@@ -25,6 +26,16 @@ INTERNAL_ERROR = 70
 
 class Group(click.Group):
     """Turns SpendscopeError into `error: …` and an exit code instead of a traceback."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # A byte that is not UTF-8 in argv arrives as a lone surrogate, which no table, query or file can hold.
+        for arg in args:
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:
+                message = f"{arg!r} is not valid UTF-8 text (check the terminal's encoding)"
+                raise click.UsageError(message, ctx) from None
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -40,7 +51,8 @@ class Group(click.Group):
         except Exception as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc}\n(re-run with --debug for details)", err=True)
+            detail = redact(f"{type(exc).__name__}: {exc}")  # a library's message may quote what it was given
+            click.echo(f"internal error: {detail}\n(re-run with --debug for details)", err=True)
             sys.exit(INTERNAL_ERROR)
 
 
@@ -81,7 +93,12 @@ def _day(value: str | None, tz: str = "UTC") -> dt.date | None:
     type=click.Path(dir_okay=False),
     help="spendscope.toml (default: $SPENDSCOPE_CONFIG, ./spendscope.toml, embedded defaults)",
 )
-@click.option("--log-level", default=None, help="DEBUG, INFO, WARNING (default INFO)")
+@click.option(
+    "--log-level",
+    default=None,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
+    help="DEBUG, INFO, WARNING (default INFO)",
+)
 @click.option("--debug", is_flag=True, help="show tracebacks of internal errors")
 @click.version_option(package_name="spendscope")
 @click.pass_context
@@ -197,11 +214,11 @@ def _emit(table: Any, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.pass_context
 def query(ctx: click.Context, sql: str, fmt: str) -> None:
-    """Run BigQuery Standard SQL against the warehouse ('-' reads it from stdin)."""
+    """Run one read-only BigQuery Standard SQL query against the warehouse ('-' reads it from stdin)."""
     text = sys.stdin.read() if sql == "-" else sql
     if not text.strip():
         raise QueryError("empty query")
-    _emit(_warehouse(ctx).query(text), fmt)
+    _emit(_warehouse(ctx).read_only_query(text), fmt)
 
 
 @cli.command()
@@ -326,13 +343,20 @@ def config_group() -> None:
 @config_group.command("check")
 @click.pass_context
 def config_check(ctx: click.Context) -> None:
-    """Validate the config (exit 2 with the key and line on error)."""
+    """Validate the config (exit 2 with the key and line on error); list the secrets it names, never their values."""
+    from spendscope.secrets import DASHBOARD_SECRET_ENV, secret_refs, secret_state
+
     settings = _settings(ctx)
     enabled = [n for n, c in settings.collectors if getattr(c, "enabled", False)]
     click.echo(
         f"ok: {settings.source or 'embedded defaults'}; engine={settings.warehouse.engine}; "
         f"collectors enabled: {', '.join(enabled) or 'none'}"
     )
+    click.echo("secrets (environment variables or <NAME>_FILE; values never shown):")
+    for ref in secret_refs(settings):
+        off = "" if ref.enabled else " (its section is off)"
+        click.echo(f"  {ref.key} = {ref.env_name}: {secret_state(ref.env_name)}{off}")
+    click.echo(f"  dashboard sign-in = {DASHBOARD_SECRET_ENV}: {secret_state(DASHBOARD_SECRET_ENV)}")
 
 
 @config_group.command("schema")
@@ -373,7 +397,7 @@ def _register_command_groups() -> None:
     """Command groups kept in their own modules (they import cli, so they are added after it is defined)."""
     import importlib
 
-    for module in ("cli_alerts", "cli_report", "cli_budgets", "cli_prices", "cli_live"):
+    for module in ("cli_alerts", "cli_report", "cli_budgets", "cli_prices", "cli_live", "cli_health", "cli_lake"):
         importlib.import_module(f"spendscope.{module}").register(cli)
 
 

@@ -2,7 +2,7 @@
 
 With no file at all the embedded defaults apply: a DuckDB-queried Delta lake under ./.spendscope/,
 no remote sources, the demo data when asked for. Secrets never live in the file: it names the
-environment variables that hold them (`token_env = "DATABRICKS_TOKEN"`).
+environment variables that hold them (`token_env = "DATABRICKS_TOKEN"`), or `<NAME>_FILE` for a mounted file.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from alerts.config import AlertsConfig
+from spendscope import bq_names
 from spendscope.config_base import CollectorBase, Prices, Strict
 from spendscope.config_budgets import GcpBudgetsConfig
 from spendscope.config_live import LiveConfig
@@ -33,6 +34,7 @@ from spendscope.config_telemetry import (
     WorkloadConfig,
 )
 from spendscope.errors import ConfigError
+from spendscope.secrets import read_secret
 
 __all__ = ["CollectorBase", "Settings", "Strict", "load", "parse", "secret"]
 
@@ -40,12 +42,25 @@ DEFAULT_HOME = Path(".spendscope")
 
 
 class BigQueryWarehouse(Strict):
-    project: str = Field(description="GCP project that runs the jobs and holds the dataset")
-    dataset: str = Field(default="spendscope", description="dataset for spendscope's own tables")
+    project: str = Field(description="GCP project that runs the jobs and holds the dataset (a project id)")
+    dataset: str = Field(
+        default="spendscope", description="dataset for spendscope's own tables (letters, digits, underscores)"
+    )
     location: str = Field(default="US")
     api_endpoint: str | None = Field(
         default=None, description="override the BigQuery API endpoint (an emulator in tests)"
     )
+
+    # Both are written into SQL as identifiers (a name cannot be a query parameter): BigQuery's naming rules only.
+    @field_validator("project")
+    @classmethod
+    def _project_id(cls, v: str) -> str:
+        return bq_names.project_id(v)
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset_name(cls, v: str) -> str:
+        return bq_names.dataset_id(v)
 
 
 class WarehouseConfig(Strict):
@@ -82,6 +97,17 @@ class GcpBillingConfig(CollectorBase):
     trailing_days: int = Field(default=10, ge=1, description="partitions re-checked for late rows")
     initial_days: int = Field(default=62, ge=1, description="how far back the first pull goes")
     api_endpoint: str | None = None
+
+    @field_validator("export_table")
+    @classmethod
+    def _table_name(cls, v: str | None) -> str | None:
+        # Written into SQL (the view over the export, the partition scan): only a valid BigQuery name passes.
+        return None if v is None else bq_names.table_ref(v)
+
+    @field_validator("project")
+    @classmethod
+    def _project_id(cls, v: str | None) -> str | None:
+        return None if v is None else bq_names.project_id(v)
 
     @model_validator(mode="after")
     def _runnable(self) -> GcpBillingConfig:
@@ -136,6 +162,19 @@ class CollectorsConfig(Strict):
 class AppConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8501, ge=1, le=65535)
+    writers: list[str] = Field(
+        default_factory=list,
+        description="OIDC sign-ins that may ack and silence: emails, '@domain' or '*' (env "
+        "SPENDSCOPE_DASHBOARD_WRITERS overrides); none = nobody writes under OIDC",
+    )
+
+    @field_validator("writers")
+    @classmethod
+    def _writer_entries(cls, v: list[str]) -> list[str]:
+        bad = [w for w in v if w.strip() != "*" and "@" not in w]
+        if bad:
+            raise ValueError(f"not an email, '@domain' or '*': {', '.join(bad)}")
+        return [w.strip().lower() for w in v]
 
 
 class Settings(Strict):
@@ -183,8 +222,10 @@ def parse(text: str, source: str = "<string>") -> Settings:
     """Validate TOML text; ConfigError names the file, line and key of the first problems."""
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        # TOMLDecodeError is a ValueError; tomllib also lets through Python's own ValueError for an integer
+        # past 4,300 digits and RecursionError for arrays or tables nested past the recursion limit.
+        raise ConfigError(f"{source}: not valid TOML: {exc or type(exc).__name__}") from None
     try:
         return Settings.model_validate({**data, "source": source})
     except ValidationError as exc:
@@ -207,10 +248,15 @@ def load(path: str | os.PathLike[str] | None = None) -> Settings:
     p = Path(chosen)
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}")
-    return parse(p.read_text(encoding="utf-8"), source=str(p))
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:  # a latin-1 or UTF-16 file: a clear error, not a traceback
+        raise ConfigError(f"{p}: not UTF-8 text (invalid byte at offset {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    return parse(text, source=str(p))
 
 
 def secret(env_name: str) -> str | None:
-    """Read a secret from the environment variable the config names; None when unset or empty."""
-    value = os.environ.get(env_name, "")
-    return value or None
+    """The secret in the environment variable the config names (or the file at <NAME>_FILE); None when unset."""
+    return read_secret(env_name)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from typing import Annotated
 
+import pydantic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
@@ -42,14 +44,25 @@ def parse_duration(value: object) -> object:
     if isinstance(value, dt.timedelta) or value is None:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return dt.timedelta(seconds=value)
+        return _seconds(value, value)
     if isinstance(value, str):
         text = value.strip()
         parts = re.findall(r"(\d+(?:\.\d+)?)([smhdw])", text)
         if parts and "".join(n + u for n, u in parts) == text.replace(" ", ""):
-            return dt.timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+            return _seconds(sum(float(n) * _UNITS[u] for n, u in parts), value)
+        if text.startswith(("P", "-P")):  # ISO 8601, as a dumped config (model_dump_json) writes it
+            with contextlib.suppress(pydantic.ValidationError):
+                return pydantic.TypeAdapter(dt.timedelta).validate_python(text)
         raise ValueError(f"{value!r} is not a duration (e.g. 30s, 5m, 2h, 1d, 1h30m)")
     return value
+
+
+def _seconds(seconds: float, given: object) -> dt.timedelta:
+    try:
+        return dt.timedelta(seconds=seconds)
+    except OverflowError:
+        # inf, or past timedelta's 999,999,999 days: pydantic turns only ValueError into a message with the key.
+        raise ValueError(f"{given!r} is too long a duration") from None
 
 
 def _non_negative_duration(value: object) -> object:

@@ -43,7 +43,9 @@ class ReportConfig(Strict):
     def _hh_mm(cls, v: object) -> object:
         if isinstance(v, str):
             try:
-                hh, mm = v.strip().split(":")
+                hh, mm, *ss = v.strip().split(":")  # HH:MM, or HH:MM:SS as a dumped config writes it
+                if (ss and int(ss[0]) != 0) or len(ss) > 1:
+                    raise ValueError(v)
                 return dt.time(int(hh), int(mm))
             except ValueError:
                 raise ValueError(f"{v!r} is not a time of day (HH:MM, e.g. 08:00)") from None

@@ -12,11 +12,15 @@ from pydantic import Field, field_validator, model_validator
 
 from spendscope.config_base import CollectorBase, Prices, Strict
 
+# Every https endpoint's certificate is verified (spendscope/tls.py); this names the CAs to trust instead.
+_CA_FILE = "PEM CA bundle that verifies https endpoints' certificates (else the public CAs)"
+
 
 class ScrapeConfig(CollectorBase):
     """A collector that scrapes HTTP endpoints; `--target URL` on the CLI overrides `targets`."""
 
     targets: list[str] = Field(default_factory=list, description="endpoints, e.g. http://host:9400/metrics")
+    ca_file: str | None = Field(default=None, description=_CA_FILE)
     timeout_seconds: float = Field(default=5.0, gt=0, description="per request")
     concurrency: int = Field(default=16, ge=1, le=256, description="endpoints scraped at once")
 
@@ -47,6 +51,7 @@ class PrometheusGpuConfig(CollectorBase):
     step_seconds: int = Field(default=60, ge=1, description="query_range resolution")
     initial_minutes: int = Field(default=60, ge=1, description="how far back the first pull goes")
     token_env: str | None = Field(default=None, description="env var with a bearer token (GMP frontends)")
+    ca_file: str | None = Field(default=None, description=_CA_FILE)
     timeout_seconds: float = Field(default=30.0, gt=0)
     interval_minutes: float = Field(default=5, gt=0)
 
@@ -108,6 +113,10 @@ class WorkloadQuery(Strict):
 
 class WorkloadConfig(CollectorBase):
     prometheus_url: str | None = None
+    ca_file: str | None = Field(
+        default=None,
+        description="PEM CA bundle that verifies an https prometheus_url's certificate (else the public CAs)",
+    )
     queries: list[WorkloadQuery] = Field(default_factory=list)
     step_seconds: int = Field(default=60, ge=1)
     mlflow_tracking_uri: str | None = Field(default=None, description="e.g. databricks, http://mlflow:5000, file:///…")
@@ -146,6 +155,10 @@ class DatadogExporterConfig(Strict):
     site: str = Field(default="datadoghq.com", description="datadoghq.com, datadoghq.eu, us5.datadoghq.com, …")
     api_key_env: str = Field(default="DD_API_KEY", description="env var holding the API key")
     api_url: str | None = Field(default=None, description="override the API base URL (a proxy; tests)")
+    ca_file: str | None = Field(
+        default=None,
+        description="PEM CA bundle that verifies the API's (or the proxy's) certificate (else the system's)",
+    )
     tags: list[str] = Field(default_factory=list, description="added to every series and event, e.g. env:prod")
     interval_minutes: float = Field(default=1, gt=0)
 

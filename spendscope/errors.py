@@ -8,6 +8,12 @@ class SpendscopeError(Exception):
 
     exit_code = 1
 
+    def __str__(self) -> str:
+        # Messages reach the CLI, logs, alert_events and action_log: never with a secret this process read.
+        from spendscope.secrets import redact  # late: spendscope.secrets raises ConfigError from this module
+
+        return redact(super().__str__())
+
 
 class ConfigError(SpendscopeError):
     """The config file or a rule file is invalid; the message names the key and, when known, the line."""
@@ -31,15 +37,29 @@ class MissingColumnsError(InputError):
 
 
 class SourceError(SpendscopeError):
-    """A source (BigQuery, Databricks, an HTTP endpoint) failed or is unreachable; its collector is marked down."""
+    """A source (BigQuery, Databricks, an HTTP endpoint) failed or is unreachable; its collector is marked down.
+
+    `retryable`: the failure is transient (unreachable, timed out, HTTP 429/5xx), so the daemon retries the
+    job with backoff within its interval (spendscope/retry.py); a refused credential or a bad answer is not.
+    """
 
     exit_code = 4
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class QueryError(SpendscopeError):
     """A user query failed to parse, transpile or run."""
 
     exit_code = 5
+
+
+class StorageFullError(SpendscopeError):
+    """The lake's disk is full: the write was abandoned whole, the previous data stays readable."""
+
+    exit_code = 7
 
 
 class WriteConflictError(SpendscopeError):

@@ -7,6 +7,8 @@ import os
 import re
 import sys
 
+from spendscope.secrets import redact
+
 _SECRET = re.compile(r"(?i)(token|secret|password|api[_-]?key|authorization)([=:]\s*|\"\s*:\s*\")([^\s\",]+)")
 
 
@@ -14,7 +16,7 @@ class ScrubbingFormatter(logging.Formatter):
     """`ts level logger msg` with anything that looks like a credential replaced by ***."""
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        text = redact(super().format(record))  # every secret value read, whatever the message's shape
         return _SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
 
 

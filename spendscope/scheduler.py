@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 import signal
 import threading
 import time
@@ -29,8 +30,9 @@ from exporters.warehouse.engine import Warehouse
 from spendscope import ingest
 from spendscope.clock import Clock, system_clock
 from spendscope.config import Settings
-from spendscope.errors import ConfigError, SpendscopeError
+from spendscope.errors import ConfigError, SourceError, SpendscopeError
 from spendscope.memory import release_unused
+from spendscope.retry import backoff_delay
 
 if TYPE_CHECKING:
     from alerts.engine import AlertEngine
@@ -40,6 +42,8 @@ log = logging.getLogger(__name__)
 
 # Collectors that write gpu_samples: when one runs, the daemon also runs the gpu-rollup job.
 GPU_COLLECTORS = frozenset({"dcgm", "prometheus", "nvml", "nvidia-smi"})
+# First retry after ~1 s, then ~2, ~4 … (spendscope/retry.py), as long as it fits in the job's interval.
+RETRY_BASE_SECONDS = 1.0
 
 
 @dataclass
@@ -50,6 +54,7 @@ class JobHealth:
     runs: int = 0
     failures: int = 0
     consecutive_failures: int = 0
+    retries: int = 0  # retries after a transient source failure, over every run
     last_success: dt.datetime | None = None
     last_error: str | None = None
     last_duration_s: float | None = None
@@ -90,6 +95,8 @@ class Daemon:
             registry = load_all()
             collectors = [registry.get(n).from_settings(settings) for n in registry.names()]
         self.collectors = collectors
+        self.retry_base_seconds = RETRY_BASE_SECONDS
+        self.rng = random.Random()
         self.jobs: dict[str, Job] = {}
         for c in collectors:
             if c.enabled(settings):
@@ -114,6 +121,9 @@ class Daemon:
             )
         self.add_job(Job("telemetry-retention", self._prune_raw, interval_minutes=6 * 60, run_at_start=False))
         if warehouse.engine == "duckdb":
+            # Unreadable data files set aside and their days repaired (spendscope/lake_upkeep.py): at start, so a
+            # crash that left one is dealt with before the first rollups, then hourly (footers only: cheap).
+            self.add_job(Job("lake-check", self._lake_check, interval_minutes=60))
             self.add_job(Job("lake-maintenance", warehouse.maintain, interval_minutes=24 * 60, run_at_start=False))
         self.scheduler: BackgroundScheduler | None = None
         self.exporter = self._prometheus_exporter()
@@ -188,6 +198,14 @@ class Daemon:
             self._defer_rollup(marks)  # not lost: the next run tries them again
             raise
 
+    def _lake_check(self) -> int:
+        from spendscope.lake_upkeep import check_and_repair
+
+        result = check_and_repair(self.warehouse, self.settings, now=self.clock())
+        for line in result.lines()[1:]:
+            log.warning("job:lake-check %s", line.strip())
+        return len(result.set_aside) + len(result.repaired)
+
     def _prune_raw(self) -> int:
         keep = self.settings.telemetry.raw_retention_days
         return sum(gpu_rollup.prune_raw(self.warehouse, self.clock().date(), keep).values())
@@ -210,7 +228,7 @@ class Daemon:
         started = time.monotonic()
         job.health.runs += 1
         try:
-            rows = job.func()
+            rows = self._with_retries(job, started)
         except Exception as exc:  # every failure is contained here; the message says what failed
             error = f"{type(exc).__name__}: {exc}"
             # The same failure again (a GPU-less host, an exporter that stays down) is logged once, not
@@ -236,6 +254,32 @@ class Daemon:
         job.health.last_rows = rows
         log.info("job:%s status:ok rows:%s seconds:%.1f", name, rows, job.health.last_duration_s)
         return True
+
+    def _with_retries(self, job: Job, started: float) -> int:
+        """Run the job; on a transient source failure retry with backoff while the retry ends within its interval.
+
+        The bound keeps a down source from delaying the job's next scheduled run (which would be coalesced
+        away): the wait plus another attempt as long as the last one must fit in the interval. A stop signal
+        ends the waiting at once.
+        """
+        deadline = started + job.interval_minutes * 60
+        attempt = 0
+        while True:
+            tried = time.monotonic()
+            try:
+                return job.func()
+            except SourceError as exc:
+                if not exc.retryable:
+                    raise
+                delay = backoff_delay(attempt, self.retry_base_seconds, self.rng)
+                took = time.monotonic() - tried
+                if time.monotonic() + delay + took > deadline or self.stopping.is_set():
+                    raise
+                attempt += 1
+                job.health.retries += 1
+                log.warning("job:%s status:retrying attempt:%s in:%.1fs error:%s", job.name, attempt, delay, exc)
+                if self.stopping.wait(delay):
+                    raise
 
     def run_all_once(self) -> list[str]:
         """Run every job once in order; returns the names that failed."""

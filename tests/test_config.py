@@ -117,3 +117,12 @@ def test_an_enabled_collector_missing_what_it_needs_is_rejected_at_load(section:
     with pytest.raises(ConfigError, match=message) as err:
         config.parse(section, "c.toml")
     assert any(f"c.toml:{n}:" in str(err.value) for n in (1, 2, 3)), "the message carries the file line"
+
+
+def test_a_dumped_config_loads_back_the_same() -> None:
+    """model_dump_json writes durations as ISO 8601 and times as HH:MM:SS: both load back (a subprocess config)."""
+    from spendscope.config import Settings
+
+    settings = Settings.model_validate({"alerts": {"actions": {"grace": "1h30m"}}, "report": {"send_at": "07:45"}})
+    again = Settings.model_validate_json(settings.model_dump_json(by_alias=True, exclude={"source"}))
+    assert again == settings and again.alerts.actions.grace.total_seconds() == 5400

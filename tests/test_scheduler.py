@@ -52,7 +52,7 @@ class Working(Broken):
 
 def test_a_failing_job_is_marked_down_and_the_others_run(settings: Settings, lake: DuckDbLake) -> None:
     daemon = Daemon(settings, lake, collectors=[Broken(), Working()])
-    assert set(daemon.jobs) == {"broken", "working", "telemetry-retention", "lake-maintenance", "alerts"}
+    assert set(daemon.jobs) == {"broken", "working", "telemetry-retention", "lake-check", "lake-maintenance", "alerts"}
     failed = daemon.run_all_once()
     assert failed == ["broken"], "the shipped rules evaluate on a warehouse with no data yet"
     assert daemon.jobs["broken"].health.up is False

@@ -3,12 +3,14 @@
 Alertmanager keeps the state: firing alerts are posted without `endsAt` (it then holds them for its
 `resolve_timeout`) and re-posted every evaluation while they fire; a resolution is the same label set with
 `endsAt` = the time it resolved, re-posted for `resolve_resend_for` as Alertmanager's docs ask. Silences,
-grouping and repeats of its receivers are Alertmanager's own.
+grouping and repeats of its receivers are Alertmanager's own. An https URL's certificate is verified, against
+`ca_file` when set (spendscope/tls.py); a failed verification is a SourceError saying so.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -17,8 +19,9 @@ import httpx
 from alerts.routing.base import Notifier, safe_url
 from alerts.routing.config import AlertmanagerNotifier
 from alerts.routing.format import alert_url, rfc3339, summary
-from spendscope.errors import SourceError
+from spendscope.errors import ConfigError, SourceError
 from spendscope.records import AlertState, Notification
+from spendscope.tls import httpx_verify, tls_failure
 
 log = logging.getLogger(__name__)
 
@@ -60,18 +63,27 @@ class AlertmanagerSender(Notifier):
         """POST every alert of the batch in one request (200 with an empty body on success)."""
         body = [postable_alert(n.alert, self.external_url, n.text) for n in notifications]
         if self._client is None:
-            self._client = httpx.Client(timeout=self.config.timeout_seconds, headers={"User-Agent": "spendscope"})
+            self._client = httpx.Client(
+                timeout=self.config.timeout_seconds, headers={"User-Agent": "spendscope"}, verify=self._verify()
+            )
         where = safe_url(self.endpoint)
         try:
             resp = self._client.post(self.endpoint, json=body)
         except httpx.HTTPError as exc:
-            raise SourceError(f"{self.name}: POST {where}/api/v2/alerts failed: {type(exc).__name__}") from None
+            why = tls_failure(exc) or type(exc).__name__
+            raise SourceError(f"{self.name}: POST {where}/api/v2/alerts failed: {why}") from None
         if resp.status_code // 100 != 2:
             # Alertmanager's 400 body says which alert or field it rejected; keep it short.
             raise SourceError(
                 f"{self.name}: POST {where}/api/v2/alerts: HTTP {resp.status_code} {resp.text.strip()[:200]}"
             )
         log.debug("notifier:%s alerts:%s", self.name, len(body))
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        try:
+            return httpx_verify(self.config.ca_file, f"alerts.notifiers.{self.name}.ca_file")
+        except ConfigError as exc:
+            raise SourceError(str(exc)) from None
 
     def close(self) -> None:
         if self._client is not None:

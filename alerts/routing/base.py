@@ -10,8 +10,9 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 
 from alerts.routing.config import NotifierBase
-from spendscope.errors import SourceError
+from spendscope.errors import ConfigError, SourceError
 from spendscope.records import AlertState, Notification, NotificationKind
+from spendscope.secrets import read_secret
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,13 @@ class Notifier(abc.ABC):
         return None
 
     def secret(self, field: str, env_name: str | None) -> str | None:
-        """The value of the env var named by config field `field`; None when no variable is configured."""
+        """The value of the env var named by config field `field` (or its `_FILE`); None when none is configured."""
         if env_name is None:
             return None
-        value = self.environ.get(env_name, "")
+        try:
+            value = read_secret(env_name, self.environ)
+        except ConfigError as exc:
+            raise SourceError(f"{self.name}: {exc}") from None
         if not value:
             raise SourceError(f"{self.name}: the variable {env_name} ({field}) is not set in the environment")
         return value

@@ -20,7 +20,12 @@ class AlertmanagerNotifier(NotifierBase):
     """Alertmanager API v2: POST /api/v2/alerts; re-sent every evaluation while firing, resolved by endsAt."""
 
     type: Literal["alertmanager"]
-    url: str = Field(description="Alertmanager base URL, e.g. http://alertmanager:9093")
+    url: str = Field(
+        description="Alertmanager base URL, e.g. http://alertmanager:9093 (https verifies its certificate)"
+    )
+    ca_file: str | None = Field(
+        default=None, description="PEM CA bundle that verifies the server's certificate (else the public CAs)"
+    )
     repeat_interval: Duration = Field(default=dt.timedelta(minutes=1), description="re-send while firing")
     resolve_resend_for: Duration = Field(
         default=dt.timedelta(minutes=5), description="keep re-sending a resolution this long (Alertmanager's advice)"
@@ -35,6 +40,10 @@ class DatadogNotifier(NotifierBase):
     site: str = "datadoghq.com"
     api_key_env: str = "DD_API_KEY"
     api_url: str | None = Field(default=None, description="override the API base URL (a proxy; tests)")
+    ca_file: str | None = Field(
+        default=None,
+        description="PEM CA bundle that verifies the API's (or the proxy's) certificate (else the system's)",
+    )
     tags: list[str] = Field(default_factory=list)
 
 
@@ -58,7 +67,10 @@ class WebhookNotifier(NotifierBase):
     """Generic JSON POST; with `secret_env`, an HMAC-SHA256 of timestamp and body (see alerts/routing/webhook.py)."""
 
     type: Literal["webhook"]
-    url: str
+    url: str = Field(description="where the JSON is POSTed (https verifies the receiver's certificate)")
+    ca_file: str | None = Field(
+        default=None, description="PEM CA bundle that verifies the server's certificate (else the public CAs)"
+    )
     secret_env: str | None = None
     signature_header: str = "X-Spendscope-Signature"
     timestamp_header: str = Field(default="X-Spendscope-Timestamp", description="signed send time (unix seconds)")

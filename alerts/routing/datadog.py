@@ -1,7 +1,7 @@
 """Datadog events (v1 `POST /api/v1/events`, formats.md §5.2) through the exporter's own client code.
 
-The client, its host (`site` or the `api_url` override, §5.3), the API key check and the retries are
-`exporters.datadog.client.DatadogExporter`'s: this notifier builds one from its own config and calls its
+The client, its host (`site` or the `api_url` override, §5.3), its TLS (`ca_file`), the API key check and the
+retries are `exporters.datadog.client.DatadogExporter`'s: this notifier builds one from its own config and calls its
 public `send_events`. One event per notification; `aggregation_key` = the fingerprint, so Datadog rolls an
 alert's firing, repeats and resolution into one thread.
 """
@@ -16,6 +16,7 @@ from alerts.routing.base import Notifier
 from alerts.routing.config import DatadogNotifier
 from spendscope.errors import ConfigError, SourceError
 from spendscope.records import Notification, NotificationKind, Severity
+from spendscope.secrets import read_secret
 
 if TYPE_CHECKING:
     from exporters.datadog.client import DatadogExporter, Event
@@ -65,11 +66,16 @@ class DatadogSender(Notifier):
         from spendscope.config import Settings
         from spendscope.config_telemetry import DatadogExporterConfig, ExportersConfig
 
-        key = self.environ.get(self.config.api_key_env, "")
+        try:
+            key = read_secret(self.config.api_key_env, self.environ) or ""
+        except ConfigError as exc:
+            raise SourceError(f"{self.name}: {exc}") from None
         if self._exporter is None or key != self._key:
             self.close()
             cfg = self.config
-            dd = DatadogExporterConfig(site=cfg.site, api_key_env=cfg.api_key_env, api_url=cfg.api_url, tags=cfg.tags)
+            dd = DatadogExporterConfig(
+                site=cfg.site, api_key_env=cfg.api_key_env, api_url=cfg.api_url, tags=cfg.tags, ca_file=cfg.ca_file
+            )
             settings = Settings.model_construct(exporters=ExportersConfig(datadog=dd))
             try:
                 # Few, short retries: the engine evaluates every minute and sends again next time anyway.

@@ -20,8 +20,9 @@ from typing import Any, Protocol
 from alerts.routing.base import Notifier
 from alerts.routing.config import EmailNotifier
 from alerts.routing.format import alert_url, ordered, subject
-from spendscope.errors import SourceError
+from spendscope.errors import ConfigError, SourceError
 from spendscope.records import AlertState, Notification
+from spendscope.secrets import read_secret
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,10 @@ class SmtpServer(Protocol):
 def _env_secret(label: str, field: str, env_name: str | None, environ: Mapping[str, str]) -> str | None:
     if env_name is None:
         return None
-    value = environ.get(env_name, "")
+    try:
+        value = read_secret(env_name, environ, remember=field != "username_env")  # a user name is not redacted
+    except ConfigError as exc:
+        raise SourceError(f"{label}: {exc}") from None
     if not value:
         raise SourceError(f"{label}: the variable {env_name} ({field}) is not set in the environment")
     return value

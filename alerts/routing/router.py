@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -59,6 +59,8 @@ class Router:
         self.notifiers: dict[str, Notifier] = dict(notifiers) if notifiers is not None else build_notifiers(cfg)
         self._routes = [(route_matchers(r), r) for r in cfg.routes]
         self._failing: dict[str, str] = {}  # notifier → kind of its current failure (logged once)
+        # Told each batch a notifier accepted, as soon as it did (the engine journals them: alerts/journal.py).
+        self.on_sent: Callable[[list[Delivery]], None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Router:
@@ -146,7 +148,10 @@ class Router:
             error = str(exc)
         except Exception as exc:  # a notifier bug must not stop the others
             error = f"{name}: {type(exc).__name__}: {exc}"[:300]
-        return name, error, [Delivery(name, n.alert.fingerprint, n.kind, error is None, error, rec) for n, rec in batch]
+        out = [Delivery(name, n.alert.fingerprint, n.kind, error is None, error, rec) for n, rec in batch]
+        if error is None and self.on_sent is not None:
+            self.on_sent(out)  # journaled at once, before the other notifiers answer (alerts/journal.py)
+        return name, error, out
 
     def _deliver(self, batches: Mapping[str, Batch]) -> list[Delivery]:
         if len(batches) > 1:

@@ -18,7 +18,8 @@ Signature (when `secret_env` names a variable holding the secret)::
 (header names from `timestamp_header` / `signature_header`). A receiver recomputes the HMAC over the exact
 bytes it received, compares in constant time, and rejects timestamps more than a few minutes from its clock:
 the timestamp is inside the signed material, so a captured request cannot be replayed later with a new one.
-`verify()` below does exactly that.
+`verify()` below does exactly that. An https URL's certificate is verified, against `ca_file` when set
+(spendscope/tls.py): the signature proves who sent a request, TLS who received it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import hashlib
 import hmac
 import json
 import logging
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -36,8 +38,9 @@ import httpx
 from alerts.routing.base import Notifier, safe_url
 from alerts.routing.config import WebhookNotifier
 from alerts.routing.format import alert_url, rfc3339
-from spendscope.errors import SourceError
+from spendscope.errors import ConfigError, SourceError
 from spendscope.records import Notification, State
+from spendscope.tls import httpx_verify, tls_failure
 
 log = logging.getLogger(__name__)
 REPLAY_TOLERANCE_SECONDS = 300
@@ -117,15 +120,21 @@ class WebhookSender(Notifier):
             headers[cfg.timestamp_header] = timestamp
             headers[cfg.signature_header] = sign(secret, timestamp, body)
         if self._client is None:
-            self._client = httpx.Client(timeout=cfg.timeout_seconds)
+            self._client = httpx.Client(timeout=cfg.timeout_seconds, verify=self._verify())
         where = safe_url(cfg.url)
         try:
             resp = self._client.post(cfg.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise SourceError(f"{self.name}: POST {where} failed: {type(exc).__name__}") from None
+            raise SourceError(f"{self.name}: POST {where} failed: {tls_failure(exc) or type(exc).__name__}") from None
         if resp.status_code // 100 != 2:
             raise SourceError(f"{self.name}: POST {where}: HTTP {resp.status_code}")
         log.debug("notifier:%s alerts:%s", self.name, len(notifications))
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        try:
+            return httpx_verify(self.config.ca_file, f"alerts.notifiers.{self.name}.ca_file")
+        except ConfigError as exc:
+            raise SourceError(str(exc)) from None
 
     def close(self) -> None:
         if self._client is not None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from alerts.rules import budget, credit, degradation, freshness, idle, runtime, spike, threshold
+from alerts.rules import budget, credit, degradation, freshness, idle, runtime, source_down, spike, threshold
 from alerts.rules.base import RuleBase
 from alerts.rules.registry import RULES
 
@@ -18,7 +18,8 @@ Rule = Annotated[
     | degradation.DegradationRule
     | threshold.ThresholdRule
     | runtime.RuntimeRule
-    | freshness.FreshnessRule,
+    | freshness.FreshnessRule
+    | source_down.SourceDownRule,
     Field(discriminator="type"),
 ]
 

@@ -118,7 +118,7 @@ def parquet_file(path: str | os.PathLike[str]) -> pq.ParquetFile:
     """Open a Parquet file; a damaged or non-Parquet one is an InputError."""
     try:
         return pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:  # a damaged footer: names not UTF-8
         raise InputError(f"{path}: not a readable Parquet file: {exc}") from None
 
 

@@ -19,6 +19,8 @@ from typing import Any
 
 UTC = dt.UTC
 _NULLS = frozenset({"", "null", "none", "nan", "\\n"})
+# What Python's datetime holds, a day inside each end so an hour later or a reporting zone's day stays valid.
+_FIRST, _LAST = dt.datetime(1, 1, 2, tzinfo=UTC), dt.datetime(9999, 12, 30, tzinfo=UTC)
 # A top-level ", " followed by "key -> " starts the next entry of a Spark map string.
 _SPARK_ENTRY = re.compile(r",\s*(?=[^,]*?\s->\s)")
 
@@ -49,6 +51,17 @@ def timestamp(v: Any, name: str) -> dt.datetime | None:
     """An aware UTC datetime from a datetime, a date, ISO text ('…Z', '+00:00', ' UTC') or epoch seconds."""
     if is_null(v):
         return None
+    try:
+        out = _timestamp(v)
+    except (ValueError, OverflowError, OSError):
+        # OverflowError/OSError: epoch seconds or a UTC offset past year 1..9999 (1e20, '0001-01-01T00:00+05:00').
+        raise CellError(f"{name}: not a timestamp: {str(v).strip()[:40]!r}") from None
+    if not _FIRST <= out <= _LAST:
+        raise CellError(f"{name}: out of range (years 1 to 9999): {out.isoformat()}")
+    return out
+
+
+def _timestamp(v: Any) -> dt.datetime:
     if isinstance(v, dt.datetime):
         return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
     if isinstance(v, dt.date):
@@ -58,10 +71,7 @@ def timestamp(v: Any, name: str) -> dt.datetime | None:
     s = str(v).strip()
     if s.endswith(" UTC"):
         s = s[:-4]
-    try:
-        parsed = dt.datetime.fromisoformat(s)
-    except ValueError:
-        raise CellError(f"{name}: not a timestamp: {s[:40]!r}") from None
+    parsed = dt.datetime.fromisoformat(s)
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -88,7 +98,7 @@ def number(v: Any, name: str) -> float | None:
         raise CellError(f"{name}: not a number: {v!r}")
     try:
         out = float(Decimal(str(v).strip())) if not isinstance(v, int | float) else float(v)
-    except (InvalidOperation, ValueError):
+    except (InvalidOperation, ValueError, OverflowError):  # OverflowError: an integer past the float range
         raise CellError(f"{name}: not a number: {str(v)[:40]!r}") from None
     if not math.isfinite(out):
         raise CellError(f"{name}: not a finite number: {v!r}")
@@ -122,7 +132,7 @@ def mapping(v: Any, name: str) -> dict[str, Any] | None:
         for loader in (json.loads, ast.literal_eval):
             try:
                 out = loader(s)
-            except (ValueError, SyntaxError, MemoryError, RecursionError):
+            except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):  # TypeError: {[1]: 2}
                 continue
             if isinstance(out, dict):
                 return {str(k): val for k, val in out.items()}
@@ -131,7 +141,7 @@ def mapping(v: Any, name: str) -> dict[str, Any] | None:
     elif s.startswith("["):
         try:
             return _pairs(json.loads(s), name)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting past the interpreter's limit
             pass
     raise CellError(f"{name}: cannot read as a map or struct: {s[:60]!r}")
 

@@ -13,7 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import pyarrow as pa
+
 from collectors.common import files
+from collectors.common.jsontext import has_lone_surrogate, may_hold_surrogates
 from spendscope.errors import InputError, MissingColumnsError
 
 Kind = Literal["usage", "list_prices", "legacy"]
@@ -26,6 +29,7 @@ REQUIRED: dict[Kind, tuple[str, ...]] = {
 _JSON = (".json", ".ndjson", ".jsonl")
 # What a directory or glob contributes (other files there, `_SUCCESS` or a README, are skipped).
 _KNOWN = {".csv", *_JSON, *files.PARQUET_SUFFIXES}
+_SURROGATE = "text is not valid Unicode (a lone surrogate escape such as \\ud800)"
 
 
 @dataclass
@@ -89,27 +93,32 @@ def _json(path: str, body: str) -> Export:
     if stripped.startswith("["):
         try:
             data = json.loads(body)
-        except ValueError as exc:
-            raise InputError(f"{path}: not valid JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:  # RecursionError: nesting past the interpreter's limit
+            raise InputError(f"{path}: not valid JSON: {exc or type(exc).__name__}") from None
         # A JSON array has no lines worth naming: the record's position (from 1) stands for it.
+        suspect = may_hold_surrogates(body)
         for n, item in enumerate(data, start=1):
-            _add(out, n, item)
+            _add(out, n, item, suspect)
     else:
-        for n, raw in enumerate(body.splitlines(), start=1):
+        # Split on "\n" only: splitlines() also breaks at U+2028, \x1c and the like, which JSON strings may hold.
+        for n, raw in enumerate(body.split("\n"), start=1):
             if not raw.strip():
                 continue
             try:
                 item = json.loads(raw)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 out.errors.append((n, f"not valid JSON: {exc}", raw))
                 continue
-            _add(out, n, item)
+            _add(out, n, item, may_hold_surrogates(raw))
     return out
 
 
-def _add(out: Export, line: int, item: Any) -> None:
+def _add(out: Export, line: int, item: Any, suspect: bool = False) -> None:
     if not isinstance(item, dict):
         out.errors.append((line, "not a JSON object", json.dumps(item)[:10_000]))
+        return
+    if suspect and has_lone_surrogate(item):  # "\ud800" is valid JSON, but no text Arrow can store
+        out.errors.append((line, _SURROGATE, json.dumps(item)[:10_000]))
         return
     for k in item:
         if k not in out.columns:
@@ -121,10 +130,33 @@ def _parquet(path: str) -> Export:
     pf = files.parquet_file(path)
     out = Export(path, list(pf.schema_arrow.names), [])
     n = 0
-    for batch in pf.iter_batches(batch_size=50_000):
-        for rec in batch.to_pylist():
-            n += 1
-            out.records.append((n, rec))  # row number from 1 stands for the line
+    try:
+        for batch in pf.iter_batches(batch_size=50_000):
+            batch.validate(full=True)  # a damaged page can hold text that is not UTF-8: an InputError here
+            for rec in _rows(batch):
+                n += 1
+                if isinstance(rec, str):  # a row Python cannot hold: quarantined with Arrow's text of it
+                    out.errors.append((n, "a value out of range (a time past year 9999?)", rec))
+                else:
+                    out.records.append((n, rec))  # row number from 1 stands for the line
+    except (OSError, pa.ArrowException) as exc:  # damaged pages behind a readable footer
+        raise InputError(f"{path}: not a readable Parquet file: {exc}") from None
+    return out
+
+
+def _rows(batch: pa.RecordBatch) -> list[dict[str, Any] | str]:
+    """The batch's rows as dicts; one with a value Python cannot hold (year 0 or 10000+) as Arrow's text."""
+    try:
+        return list(batch.to_pylist())
+    except (ValueError, OverflowError):
+        pass
+    out: list[dict[str, Any] | str] = []
+    for i in range(batch.num_rows):
+        row = batch.slice(i, 1)
+        try:
+            out.append(row.to_pylist()[0])
+        except (ValueError, OverflowError):
+            out.append(row.to_string(show_metadata=False, preview_cols=row.num_columns))
     return out
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from spendscope.errors import SourceError
+from spendscope.retry import retryable_exception
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
@@ -115,10 +116,11 @@ class StatementRunner:
         try:
             return fn(*args)
         except DatabricksError as exc:
-            raise SourceError(f"databricks: {what} failed: {exc}") from None
+            raise SourceError(f"databricks: {what} failed: {exc}", retryable=retryable_exception(exc)) from None
         except (OSError, ValueError) as exc:
             # requests' ConnectionError is an OSError; the SDK raises ValueError for bad config/auth.
-            raise SourceError(f"databricks: {what} failed: {type(exc).__name__}: {exc}") from None
+            detail = f"{type(exc).__name__}: {exc}"
+            raise SourceError(f"databricks: {what} failed: {detail}", retryable=retryable_exception(exc)) from None
 
 
 def _state(resp: StatementResponse) -> str:

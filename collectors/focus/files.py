@@ -64,12 +64,16 @@ def open_header(path: str) -> FocusFile:
         return FocusFile(path, "parquet", names=names, columns=map_header(names))
     is_gzip = files.head(path, 2) == files.GZIP_MAGIC
     with files.open_text(path) as fh:
-        header = next(files.csv_records(fh, path), None)
-    if header is not None and header.cells is None:
-        raise InputError(f"{path}: line {header.line}: cannot read the header: {header.error}")
-    first = header.cells if header is not None else None
-    if not first or not any(cell.strip() for cell in first):
-        return FocusFile(path, "empty", gzip=is_gzip)
+        records = files.csv_records(fh, path)
+        header = next(records, None)
+        if header is not None and header.cells is None:
+            raise InputError(f"{path}: line {header.line}: cannot read the header: {header.error}")
+        first = header.cells if header is not None else None
+        if not first or not any(cell.strip() for cell in first):
+            # A blank first line with rows after it: read as empty, every row was dropped without a word.
+            if header is not None and any(r.cells is None or any(c.strip() for c in r.cells) for r in records):
+                raise InputError(f"{path}: line {header.line} is blank; the header must be the first line")
+            return FocusFile(path, "empty", gzip=is_gzip)
     return FocusFile(path, "csv", gzip=is_gzip, names=first, columns=map_header(first))
 
 
@@ -88,13 +92,14 @@ def iter_columns(
         if ff.kind == "parquet":
             pf = pq.ParquetFile(ff.path)
             for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=[ff.names[ff.columns[c]] for c in cols]):
+                batch.validate(full=True)  # a damaged page can hold text that is not UTF-8: an InputError here
                 yield {c: batch.column(i) for i, c in enumerate(cols)}
             return
         positional = [f"c{i}" for i in range(len(ff.names))]
         include = [positional[ff.columns[c]] for c in cols]
         reader = pcsv.open_csv(
             pa.input_stream(ff.path, compression="gzip" if ff.gzip else None),
-            read_options=pcsv.ReadOptions(column_names=positional, skip_rows=1, block_size=_CSV_BLOCK_BYTES),
+            read_options=pcsv.ReadOptions(column_names=positional, block_size=_CSV_BLOCK_BYTES),
             parse_options=pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=_skipper(skipped)),
             convert_options=pcsv.ConvertOptions(
                 include_columns=include,
@@ -102,11 +107,27 @@ def iter_columns(
                 strings_can_be_null=False,
             ),
         )
+        header = True
         for batch in reader:
+            if header and batch.num_rows:
+                batch, header = _without_header(ff, cols, batch), False
             if batch.num_rows:
                 yield {c: batch.column(i) for i, c in enumerate(cols)}
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"{ff.path}: cannot read: {exc}") from None
+
+
+def _without_header(ff: FocusFile, cols: list[str], batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The first batch less its first row, which must be the header the csv module read.
+
+    The header is read as a row and compared because pyarrow's own skipping disagrees with the csv module:
+    skip_rows counts raw lines (a quoted line break in the header left half of it as a data row) and
+    skip_rows_after_names skipped a data row too after a NUL in the header.
+    """
+    got = [str(batch.column(i)[0].as_py()).lstrip("\ufeff") for i in range(len(cols))]
+    if got != [ff.names[ff.columns[c]].lstrip("\ufeff") for c in cols]:
+        raise InputError(f"{ff.path}: the header cannot be read as the first CSV record")
+    return batch.slice(1)
 
 
 def _skipper(skipped: list[str] | None) -> Callable[[pcsv.InvalidRow], str]:

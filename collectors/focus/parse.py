@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from collectors.common.pyvalues import py_values
 from collectors.focus.values import parse_decimals, parse_tags, parse_timestamps, to_json_text, to_text
 from exporters.warehouse.schema.focus import FOCUS_12_COLUMNS, FOCUS_IMPORT, FOCUS_IMPORT_REQUIRED
 from exporters.warehouse.schema.types import TS
@@ -74,14 +75,14 @@ def parse_batch(columns: Mapping[str, pa.Array], source_file: str, source: str) 
         elif name in _JSON_OBJECT_COLUMNS:
             values, errors = parse_tags(raw)
         elif name in _JSON_COLUMNS:
-            values, errors = to_json_text(raw), []
+            values, errors = to_json_text(raw)
         else:
-            values, errors = to_text(raw), []
+            values, errors = to_text(raw)
         out[name] = values
         for i, value in errors:
             reasons.setdefault(i, f"{name}: cannot parse {value!r}")
     chain = [out["ProviderName"]] if "ProviderName" in out else []
-    chain += [to_text(columns[c]) for c in PROVIDER_FALLBACKS if c in columns]
+    chain += [to_text(columns[c])[0] for c in PROVIDER_FALLBACKS if c in columns]
     if chain:
         out["ProviderName"] = pc.coalesce(*chain) if len(chain) > 1 else chain[0]
     _check_rows(out, reasons)
@@ -139,5 +140,5 @@ def charge_days(start: pa.Array) -> set[dt.date]:
 
 def raw_row(columns: Mapping[str, pa.Array], index: int) -> str:
     """The raw values of one row as JSON text, for the quarantine table."""
-    row: dict[str, Any] = {name: arr[index].as_py() for name, arr in columns.items()}
+    row: dict[str, Any] = {name: py_values(arr.slice(index, 1))[0] for name, arr in columns.items()}
     return json.dumps(row, default=str, ensure_ascii=False)

@@ -22,6 +22,7 @@ from collectors.base import Batch, Quarantined, RunContext
 from exporters.warehouse.bigquery import make_client
 from exporters.warehouse.bq_schema import export_select, missing_columns, partition_day
 from exporters.warehouse.schema import TABLES, conform
+from spendscope.bq_names import quoted_table
 from spendscope.errors import ConfigError, MissingColumnsError, SourceError
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def _scan(client: Any, table: bigquery.Table, start: dt.date, retry: Any) -> lis
     part = partition_day(table)
     sql = (
         f"SELECT {part} AS d, MAX(export_time) AS w, MAX(usage_end_time) AS u, COUNT(*) AS n, "
-        f"SUM(CAST(cost AS FLOAT64)) AS c\nFROM `{table.project}.{table.dataset_id}.{table.table_id}`\n"
+        f"SUM(CAST(cost AS FLOAT64)) AS c\nFROM {quoted_table(table.project, table.dataset_id, table.table_id)}\n"
         f"WHERE {part} >= DATE '{start.isoformat()}'\nGROUP BY d ORDER BY d"
     )
     job = client.query(sql, retry=retry, job_retry=retry)

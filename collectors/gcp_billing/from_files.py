@@ -90,7 +90,8 @@ def parse_text_file(path: str, data: bytes, replace_by: str) -> Parsed:
     """Parse a JSON or CSV export held in memory (the pure part of `_prepare`)."""
     if file_format(path) == "csv":
         return parse_csv(text_lines(decode_text(data, path)), path, replace_by)
-    head = data.lstrip()[:1]
+    # The BOM too is skipped, as `_is_ndjson` does: a JSON array saved with one is still an array.
+    head = data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     if head == b"[":
         return parse_json_array(decode_text(data, path), path, replace_by)
     check_utf8(data, path)

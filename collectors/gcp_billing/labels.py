@@ -26,11 +26,11 @@ def _literal(text: str) -> Any:
     """JSON first (what BigQuery writes), then a Python literal (what a pandas round trip writes)."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting past the interpreter's limit
         pass
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):  # TypeError: {[1]: 2}, unhashable
         raise LabelTextError(f"cannot parse {text[:60]!r} as JSON or a Python literal") from None
 
 

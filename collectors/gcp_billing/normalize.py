@@ -7,6 +7,7 @@ Arrow casts and compute kernels only; a column whose cast fails falls back to pe
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from collectors.base import Quarantined
+from collectors.common.pyvalues import UNREADABLE, py_values
 from collectors.gcp_billing.coerce import CoerceError, coerce
 from collectors.gcp_billing.columns import (
     EXPORT_FIELDS,
@@ -36,6 +38,10 @@ _CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 _CHECKED = ("billing_account_id", "cost", "usage_start_time", "usage_end_time")
 # A zone-less timestamp text ('2026-11-20 03:00:00'): BigQuery TIMESTAMPs are UTC, so mark it Z.
 _NAIVE_TS = r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)$"
+# What Python's datetime holds, a day inside each end so a reporting zone's day stays a date: a time or
+# day outside (year 0, year 10000+: a damaged file) cannot be read back, so its row is quarantined.
+_FIRST, _LAST = dt.datetime(1, 1, 2, tzinfo=dt.UTC), dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
+_TIMES = ("usage_start_time", "usage_end_time", "export_time")
 
 
 @dataclass
@@ -107,7 +113,9 @@ def _to_type(col: pa.ChunkedArray, typ: pa.DataType) -> pa.ChunkedArray:
     if pa.types.is_timestamp(typ) and pa.types.is_timestamp(src):
         if src.tz is None and typ.tz is not None:
             col = pc.cast(col, pa.timestamp(src.unit, tz="UTC"))  # a zone-less TIMESTAMP is UTC
-        return pc.cast(col, typ, safe=False)  # ns → us drops sub-microseconds, which the export never has
+        # ns → us drops sub-microseconds, which the export never has, and cannot overflow; s and ms → us
+        # are cast safely, so a value past the microsecond range fails instead of wrapping to a wrong time.
+        return pc.cast(col, typ, safe=src.unit != "ns")
     if pa.types.is_date(typ) and pa.types.is_timestamp(src):
         return pc.cast(_to_type(col, pa.timestamp("us", tz="UTC")), typ)
     return pc.cast(col, typ)
@@ -123,13 +131,31 @@ def convert_column(col: pa.ChunkedArray, typ: pa.DataType, name: str) -> tuple[p
         pass
     out: list[object] = []
     errors: dict[int, str] = {}
-    for i, value in enumerate(col.to_pylist()):
+    for i, value in enumerate(py_values(col)):
+        if value is UNREADABLE:
+            out.append(None)
+            errors[i] = f"{name}: value out of range"
+            continue
         try:
             out.append(coerce(value, typ, name))
         except CoerceError as exc:
             out.append(None)
             errors[i] = str(exc)
     return pa.chunked_array([pa.array(out, typ)], typ), errors
+
+
+def _out_of_range(cols: Mapping[str, pa.ChunkedArray], day: pa.ChunkedArray) -> dict[int, str]:
+    """{row: reason} for times and days outside what Python's datetime holds (they cannot be read back)."""
+    found: dict[int, str] = {}
+    checks: list[tuple[str, pa.ChunkedArray, dt.date, dt.date]] = [
+        (name, cols[name], _FIRST, _LAST) for name in _TIMES if name in cols
+    ]
+    checks.append(("_day", day, _FIRST.date(), _LAST.date()))
+    for name, col, first, last in checks:
+        outside = pc.or_(pc.less(col, pa.scalar(first, col.type)), pc.greater(col, pa.scalar(last, col.type)))
+        for i in pc.indices_nonzero(pc.fill_null(outside, False)).to_pylist():
+            found.setdefault(i, f"{name}: out of range (years 1 to 9999)")
+    return found
 
 
 def _nulls_as_empty(arr: pa.ListArray) -> pa.Array:
@@ -186,7 +212,9 @@ def normalize(
     for file_name, canon in resolve(table.column_names).items():
         if canon in PARTITION_FIELDS and replace_by == "usage-day":
             continue
-        cols[canon], errs = convert_column(table.column(file_name), _WANTED[canon].type, canon)
+        # By position: a name a file holds twice makes table.column(name) raise; the first one wins.
+        column = table.column(table.column_names.index(file_name))
+        cols[canon], errs = convert_column(column, _WANTED[canon].type, canon)
         if pa.types.is_list(cols[canon].type) and cols[canon].null_count:
             # A REPEATED field is never NULL in BigQuery, only empty: a missing key or cell means [].
             cols[canon] = pa.chunked_array([_nulls_as_empty(a) for a in cols[canon].chunks], cols[canon].type)
@@ -205,9 +233,11 @@ def normalize(
         pc.or_(pc.fill_null(pc.equal(acct, ""), True), pc.invert(pc.fill_null(pc.is_finite(cost), False))),
         pc.or_(pc.or_(pc.is_null(start), pc.is_null(end)), pc.fill_null(pc.less(end, start), False)),
     )
-    bad_rows = set(pc.indices_nonzero(bad_mask).to_pylist()) | set(known)
     usage_day = pc.cast(start, pa.date32())
     day = usage_day if part_day is None else pc.coalesce(part_day, usage_day)
+    for i, reason in _out_of_range(cols, day).items():
+        known.setdefault(i, reason)
+    bad_rows = set(pc.indices_nonzero(bad_mask).to_pylist()) | set(known)
     provenance = {"_day": day, "_source": pc.fill_null(pa.nulls(n, pa.string()), source)}
     out_cols = [col(f.name) if f.name in EXPORT_FIELDS else provenance[f.name] for f in GCP_BILLING_EXPORT]
     out = pa.Table.from_arrays(out_cols, schema=GCP_BILLING_EXPORT)
@@ -215,7 +245,9 @@ def normalize(
         return Normalized(out)
     idx = sorted(bad_rows)
     checked = pa.table({k: col(k) for k in _CHECKED})
-    rows = checked.take(pa.array(idx, pa.int64())).to_pylist()
-    bad = [(i, known.get(i) or _row_reason(row)) for i, row in zip(idx, rows, strict=True)]
+    # Only rows without a known reason are read back (an out-of-range time cannot be).
+    unknown = [i for i in idx if not known.get(i)]
+    reasons = dict(zip(unknown, map(_row_reason, checked.take(pa.array(unknown, pa.int64())).to_pylist()), strict=True))
+    bad = [(i, known.get(i) or reasons[i]) for i in idx]
     keep = pc.invert(pc.is_in(pa.array(range(n), pa.int64()), value_set=pa.array(idx, pa.int64())))
     return Normalized(out.filter(keep), bad)

@@ -18,6 +18,7 @@ import pyarrow.json as pj
 
 from collectors.base import Quarantined
 from collectors.common.files import check_utf8
+from collectors.common.jsontext import has_lone_surrogate, may_hold_surrogates
 from collectors.gcp_billing.coerce import coerce_record
 from collectors.gcp_billing.columns import (
     EXPORT_FIELDS,
@@ -34,6 +35,7 @@ from spendscope.errors import InputError
 _CHUNK_BYTES = 64 << 20
 _MIN_SPLIT_LINES = 256  # below this a rejected block is read line by line
 _FLIP = re.compile(r"Column\(([^)]*)\) changed from (?:number|boolean) to string")
+_SURROGATE = "text is not valid Unicode (a lone surrogate escape such as \\ud800)"
 
 
 def _text_type(typ: pa.DataType) -> pa.DataType:
@@ -93,6 +95,12 @@ def _lines(block: bytes, first_line: int) -> list[tuple[int, str]]:
     return out
 
 
+def _line_rows(block: bytes) -> tuple[int, bool]:
+    """Non-blank lines (the rows the reader must return), and whether one is a bare `null` (C-level loops)."""
+    stripped = list(map(bytes.strip, block.split(b"\n")))
+    return len(stripped) - stripped.count(b""), b"null" in stripped
+
+
 def _chunks(data: bytes, size: int) -> Iterator[tuple[int, bytes]]:
     """Blocks of whole lines, each with the line number it starts on."""
     pos, line = 0, 1
@@ -115,6 +123,9 @@ def parse_records(rows: list[tuple[int, str, object]], source: str, replace_by: 
         if not isinstance(value, dict):
             parsed.quarantined.append(Quarantined(TABLE, source, line, "not a JSON object", raw))
             continue
+        if may_hold_surrogates(raw) and has_lone_surrogate(value):  # "\ud800": Arrow cannot store it
+            parsed.quarantined.append(Quarantined(TABLE, source, line, _SURROGATE, raw))
+            continue
         record, reason = coerce_record(value)
         parsed.columns.update(record)
         parsed.decoded += 1
@@ -134,14 +145,24 @@ def _by_line(lines: list[tuple[int, str]], source: str, replace_by: str) -> Pars
         except json.JSONDecodeError as exc:
             reason = f"invalid JSON: {exc.msg} (column {exc.colno})"
             bad.append(Quarantined(TABLE, source, line, reason, text))
+        except (ValueError, RecursionError) as exc:  # an integer past 4,300 digits; nesting past the recursion limit
+            bad.append(Quarantined(TABLE, source, line, f"unreadable JSON value: {type(exc).__name__}", text))
     parsed = parse_records(rows, source, replace_by)
     parsed.quarantined = sorted(bad + parsed.quarantined, key=lambda q: q.line or 0)
     return parsed
 
 
 def _block(reader: _Reader, block: bytes, first_line: int, source: str, replace_by: str) -> list[Parsed]:
+    rows, null_row = _line_rows(block)
     try:
+        if null_row:
+            # pyarrow's JSON reader (26.0) kills the process (SIGSEGV) on a block whose first row is a bare
+            # `null`, and reads one elsewhere as an all-null row: such a block goes the exact way.
+            raise pa.ArrowInvalid("a bare null row")
         table = reader.read(block)
+        if table.num_rows != rows:
+            # The reader also takes `{}{}` on one line as two rows: rows would no longer match lines.
+            raise pa.ArrowInvalid("rows and lines differ")
     except pa.ArrowInvalid:
         lines = _lines(block, first_line)
         if len(lines) < _MIN_SPLIT_LINES:
@@ -191,7 +212,7 @@ def _first_object(block: bytes) -> dict[str, object] | None:
     for head in block[: 1 << 20].split(b"\n", 50):
         try:
             value = json.loads(head)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(value, dict):
             return value
@@ -223,9 +244,19 @@ def parse_json_array(text: str, source: str, replace_by: str = "auto") -> Parsed
         except json.JSONDecodeError as exc:
             # Inside an array a syntax error leaves no safe place to resume: the file cannot be taken.
             raise InputError(f"{source}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+        except (ValueError, RecursionError) as exc:
+            # Not syntax errors, so not JSONDecodeError: an integer over Python's 4,300-digit limit, or
+            # nesting deeper than the interpreter's recursion limit. Either way the value's end is unknown.
+            raise InputError(f"{source}: unreadable JSON value at line {line}: {type(exc).__name__}") from None
         rows.append((line, text[pos:end], value))
         line += text.count("\n", pos, end)
         pos = end
+    # Rows after a cut-off array or after its `]` (a second array or NDJSON lines behind an `[]` line)
+    # would otherwise be dropped without a word.
+    if pos >= len(text):
+        raise InputError(f"{source}: the JSON array is not closed (line {line}); is the file cut off?")
+    if text[pos + 1 :].strip():
+        raise InputError(f"{source}: text after the JSON array's closing ] at line {line}")
     return parse_records(rows, source, replace_by).finish()
 
 

@@ -42,7 +42,7 @@ class ParquetSource:
     def batches(self, allowed: set[tuple[str, dt.date]], quarantined: list[Quarantined]) -> Iterator[pa.RecordBatch]:
         """Stream the file's valid rows in the warehouse schema; bad rows go to `quarantined`."""
         offset = 0
-        for raw in self.file.iter_batches(batch_size=_BATCH_ROWS, columns=list(self.columns), use_threads=True):
+        for raw in _read(self.path, self.file, list(self.columns)):
             norm = normalize(raw, self.path, self.replace_by)
             if norm.bad:
                 quarantined += [Quarantined(TABLE, self.path, offset + i, r, _raw(raw, i)) for i, r in norm.bad]
@@ -54,8 +54,22 @@ class ParquetSource:
             offset += raw.num_rows
 
 
+def _read(path: str, pf: pq.ParquetFile, columns: list[str], rows: int = _BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    """`pf`'s batches; damaged pages (the footer read fine) are an InputError naming the file, not a traceback."""
+    try:
+        for batch in pf.iter_batches(batch_size=rows, columns=columns, use_threads=True):
+            batch.validate(full=True)  # a damaged page can hold text that is not UTF-8: refused here, not later
+            yield batch
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{path}: not a readable Parquet file: {exc}") from None
+
+
 def _raw(batch: pa.RecordBatch, i: int) -> str:
-    return json.dumps(batch.slice(i, 1).to_pylist()[0], default=str)
+    row = batch.slice(i, 1)
+    try:
+        return json.dumps(row.to_pylist()[0], default=str)
+    except (ValueError, OverflowError):  # a time Python cannot hold (year 0, 10000+): Arrow's own text
+        return row.to_string(show_metadata=False, preview_cols=row.num_columns)
 
 
 def open_parquet(path: str, replace_by: str) -> ParquetSource:
@@ -67,6 +81,6 @@ def open_parquet(path: str, replace_by: str) -> ParquetSource:
         raise MissingColumnsError(path, ["_PARTITIONTIME"])
     src = ParquetSource(path, pf, columns, replace_by)
     key_cols = [name for name, canon in columns.items() if canon in _KEY_COLUMNS]
-    for raw in pf.iter_batches(batch_size=4 * _BATCH_ROWS, columns=key_cols, use_threads=True):
+    for raw in _read(path, pf, key_cols, 4 * _BATCH_ROWS):
         merge(src.summary, summarize(normalize(raw, path, replace_by).table))
     return src

@@ -5,7 +5,8 @@ are appended (a scrape is a new observation, never a replace) with `ts` = the cy
 target's rows of one cycle line up. A target that is down is logged when it goes down and when it comes
 back, not every cycle; a target answering 200 with no GPU sample (an HTML page, the wrong port) counts
 as failed with that reason. Only when every target fails is the run an error (the daemon marks the
-collector down). Per-run figures are kept in `last_stats` for the metrics exporter.
+collector down). Per-run figures are kept in `last_stats` for the metrics exporter. https targets are verified,
+against `collectors.dcgm.ca_file` when set.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collectors.gpu.rows import Value, to_table
 from spendscope.config import Settings
 from spendscope.config_telemetry import DcgmConfig
 from spendscope.errors import ConfigError, SourceError
+from spendscope.tls import httpx_verify
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ class DcgmCollector(Collector):
 
     def __init__(self, config: DcgmConfig | None = None, fetch: Fetch | None = None) -> None:
         self.config = config or DcgmConfig()
-        self.fetch: Fetch = fetch or fetch_all
+        self.fetch: Fetch = fetch or self._fetch_all
         self.last_stats: DcgmRunStats | None = None
         self._down: dict[str, str] = {}  # target → reason, while it is down (log on change only)
         self._warned_skips: set[str] = set()
@@ -76,6 +78,10 @@ class DcgmCollector(Collector):
     @classmethod
     def from_settings(cls, settings: Settings) -> DcgmCollector:
         return cls(settings.collectors.dcgm)
+
+    def _fetch_all(self, targets: Sequence[str], timeout: float, concurrency: int) -> list[Scrape]:
+        verify = httpx_verify(self.config.ca_file, "collectors.dcgm.ca_file")
+        return fetch_all(targets, timeout, concurrency, verify=verify)
 
     def _targets(self, ctx: RunContext) -> list[str]:
         targets = list(dict.fromkeys(ctx.options.get("targets") or self.config.targets))
@@ -123,7 +129,9 @@ class DcgmCollector(Collector):
         self.last_stats = run
         if not run.targets_ok:
             detail = "; ".join(f"{t}: {why}" for t, why in list(run.failures.items())[:5])
-            raise SourceError(f"dcgm: all {len(targets)} target(s) failed: {detail}")
+            # Worth a retry only when every target failed transiently (down, timed out, 5xx), not on bad answers.
+            transient = all(s.retryable for s in scrapes)
+            raise SourceError(f"dcgm: all {len(targets)} target(s) failed: {detail}", retryable=transient)
         # Per cycle (every 30 s): debug only; state changes of targets are logged above at warning.
         log.debug(
             "dcgm targets_ok:%s targets_failed:%s rows:%s samples:%s skipped:%s",

@@ -18,13 +18,14 @@ exporter's own pod is no workload).
 
 Auth (prom_auth.py): `token_env` names an env var holding a fixed bearer token; without it, a URL on
 monitoring.googleapis.com (GMP) gets Google application-default credentials, refreshed as they expire.
+An https URL's certificate is verified, against `collectors.prometheus.ca_file` when set.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
+import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -41,6 +42,8 @@ from collectors.gpu.rows import GpuRows, store, to_table
 from spendscope.config import Settings
 from spendscope.config_telemetry import PrometheusGpuConfig
 from spendscope.errors import ConfigError
+from spendscope.secrets import read_secret
+from spendscope.tls import httpx_verify
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +86,9 @@ def instance_host(labels: dict[str, str]) -> str | None:
     return urlsplit(f"//{instance}").hostname if instance else None
 
 
-def make_api(url: str, timeout: float, auth: httpx.Auth | None) -> PromApi:
-    """The query client of one API base URL, authorizing each request with `auth`."""
-    return PromApi(url, timeout, client=httpx.Client(timeout=timeout, auth=auth))
+def make_api(url: str, timeout: float, auth: httpx.Auth | None, verify: ssl.SSLContext | bool = True) -> PromApi:
+    """The query client of one API base URL, authorizing each request with `auth`, verifying TLS with `verify`."""
+    return PromApi(url, timeout, client=httpx.Client(timeout=timeout, auth=auth, verify=verify))
 
 
 def query_for(name: str, selector: str) -> str:
@@ -107,7 +110,7 @@ class PrometheusGpuCollector(Collector):
         credentials: prom_auth.Credentials | None = None,
     ) -> None:
         self.config = config or PrometheusGpuConfig()
-        self.api_factory: ApiFactory = api_factory or make_api
+        self.api_factory: ApiFactory = api_factory or self._make_api
         self.credentials = credentials  # Google credentials for GMP; application-default ones when None
         self._google: prom_auth.GoogleAuth | None = None  # kept: its token lives until it expires
         self.last_stats: PromRunStats | None = None
@@ -116,13 +119,18 @@ class PrometheusGpuCollector(Collector):
     def from_settings(cls, settings: Settings) -> PrometheusGpuCollector:
         return cls(settings.collectors.prometheus)
 
+    def _make_api(self, url: str, timeout: float, auth: httpx.Auth | None) -> PromApi:
+        return make_api(url, timeout, auth, httpx_verify(self.config.ca_file, "collectors.prometheus.ca_file"))
+
     def _auth(self, url: str) -> httpx.Auth | None:
         """`token_env`'s fixed token if set, else Google credentials for a GMP URL, else none."""
         env = self.config.token_env
         if env:
-            token = os.environ.get(env)
+            token = read_secret(env)
             if not token:
-                raise ConfigError(f"prometheus: collectors.prometheus.token_env names {env}, which is not set")
+                raise ConfigError(
+                    f"prometheus: collectors.prometheus.token_env names {env}, which is not set (nor {env}_FILE)"
+                )
             return prom_auth.BearerToken(token)
         if not prom_auth.is_gmp(url):
             return None

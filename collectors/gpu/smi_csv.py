@@ -23,6 +23,7 @@ the dcgm and NVML sources.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -113,7 +114,10 @@ def number(value: str, units: tuple[str, ...]) -> float | None:
     m = _NUMBER.match(value.strip())
     if not m or (m.group(2) and m.group(2) not in units):
         raise BadValue(f"not a number{' in ' + '/'.join(units) if units else ''}: {value.strip()!r}")
-    return float(m.group(1))
+    out = float(m.group(1))
+    if not math.isfinite(out):  # '1e999' reads as inf: nvidia-smi never prints one, and it would poison sums
+        raise BadValue(f"not a finite number: {value.strip()[:40]!r}")
+    return out
 
 
 def bitmask(value: str) -> float | None:
@@ -121,9 +125,12 @@ def bitmask(value: str) -> float | None:
     if is_null(value):
         return None
     try:
-        return float(int(value.strip(), 16))
+        mask = int(value.strip(), 16)
     except ValueError:
-        raise BadValue(f"not a hex bitmask: {value.strip()!r}") from None
+        raise BadValue(f"not a hex bitmask: {value.strip()[:40]!r}") from None
+    if not 0 <= mask < 1 << 64:  # the reasons are a 64-bit mask; a longer one overflowed float() with a traceback
+        raise BadValue(f"not a 64-bit bitmask: {value.strip()[:40]!r}")
+    return float(mask)
 
 
 def flag(value: str) -> float | None:
@@ -211,8 +218,10 @@ def _set_fields(out: SmiParse, names: list[str]) -> None:
 def _row(cells: dict[str, str], tz: dt.tzinfo, default_ts: dt.datetime | None) -> dict[str, Any]:
     row: dict[str, Any] = {}
     raw_index = cells["index"].strip()
-    if not (raw_index.isascii() and raw_index.isdigit()):
-        raise BadValue(f"index: not a GPU index: {raw_index!r}")
+    # At most 9 digits: gpu_index is int32 (a longer one failed building the table, or int() itself past
+    # Python's 4,300-digit limit) and no host has a billion GPUs.
+    if not (raw_index.isascii() and raw_index.isdigit() and len(raw_index) <= 9):
+        raise BadValue(f"index: not a GPU index: {raw_index[:40]!r}")
     row["gpu_index"] = int(raw_index)
     for name, value in cells.items():
         if name in TEXT:

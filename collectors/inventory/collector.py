@@ -24,6 +24,7 @@ from collectors.inventory.item import Row, to_table
 from collectors.inventory.owners import merge
 from spendscope.config import DatabricksConfig, InventoryConfig, secret
 from spendscope.errors import ConfigError, SourceError, SpendscopeError
+from spendscope.retry import retryable_exception
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -136,17 +137,20 @@ class InventoryCollector(Collector):
         now = ctx.now()
         found: dict[str, list[Row]] = {"gce": [], "gke": [], "databricks": []}
         failed: list[tuple[str, str]] = []
+        transient = 0
         for source in sources:
             try:
                 rows = self._list(source, now)
             except Exception as exc:  # any client error (SDK, HTTP, auth): this source is down, the others go on
                 failed.append((source, _reason(exc)))
+                transient += retryable_exception(exc)
                 continue
             found[source.partition(":")[0]].extend(rows)
             log.info("inventory source:%s items:%s", source, len(rows))
         if len(failed) == len(sources):
             self.last_errors = dict(failed)
-            raise SourceError("inventory: every source failed: " + "; ".join(f"{s}: {r}" for s, r in failed))
+            detail = "; ".join(f"{s}: {r}" for s, r in failed)
+            raise SourceError(f"inventory: every source failed: {detail}", retryable=transient == len(failed))
         rows = merge(found["gce"], found["gke"], found["databricks"])
         self._price(ctx, rows)
         if rows:

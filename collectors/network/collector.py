@@ -30,6 +30,7 @@ from exporters.warehouse.schema.telemetry import NET_SAMPLES
 from spendscope.config import Settings
 from spendscope.config_telemetry import NetworkConfig
 from spendscope.errors import SourceError
+from spendscope.tls import httpx_verify
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ class NetworkCollector(Collector):
         if not local and not targets:
             raise SourceError("network: nothing to sample (local = false and no targets, nor --target)")
         errors: dict[str, str] = {}
+        self._transient: set[str] = set()  # sources that failed in a way a retry may fix
         samples: list[Sample] = []
         if local:
             try:
@@ -137,7 +139,8 @@ class NetworkCollector(Collector):
             log.info("network source:%s status:recovered", source)
         self.last_errors = errors
         if set(errors) >= {*targets, *([LOCAL] if local else [])}:
-            raise SourceError("network: every source failed: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+            detail = "; ".join(f"{k}: {v}" for k, v in errors.items())
+            raise SourceError(f"network: every source failed: {detail}", retryable=set(errors) <= self._transient)
         samples = [s for s in samples if wanted(s.interface, cfg.include, cfg.exclude)]
         if not samples:
             log.info("network interfaces:0 (all filtered out or none reported)")
@@ -167,9 +170,12 @@ class NetworkCollector(Collector):
     def _scrape(self, targets: list[str], ts: dt.datetime, errors: dict[str, str]) -> list[Sample]:
         cfg = self.config
         out: list[Sample] = []
-        for scrape in fetch_all(targets, cfg.timeout_seconds, cfg.concurrency, self.http_client):
+        verify = httpx_verify(cfg.ca_file, "collectors.network.ca_file")  # https node_exporters: ca_file or public CAs
+        for scrape in fetch_all(targets, cfg.timeout_seconds, cfg.concurrency, self.http_client, verify):
             if scrape.text is None:
                 errors[scrape.target] = scrape.error or "no body"
+                if scrape.retryable:
+                    self._transient.add(scrape.target)
                 continue
             parsed = parse_node_exporter(scrape.text)
             self._report_skipped(scrape.target, parsed)

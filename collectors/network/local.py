@@ -65,7 +65,8 @@ def sysfs_speed_bytes(root: str | os.PathLike[str], name: str) -> float | None:
         mbit = int(text)
     except (OSError, ValueError):
         return None
-    if mbit <= 0 or mbit in _SPEED_UNKNOWN:
+    # Above 10**9 Mbit/s (a petabit) is no link: a longer number also overflowed the float division below.
+    if mbit <= 0 or mbit in _SPEED_UNKNOWN or mbit > 10**9:
         return None
     return mbit * 1_000_000 / 8
 

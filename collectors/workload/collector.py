@@ -24,6 +24,7 @@ from collectors.workload.prometheus_source import PrometheusSource
 from collectors.workload.rows import PullStats
 from spendscope.config_telemetry import WorkloadConfig
 from spendscope.errors import ConfigError, SourceError
+from spendscope.tls import httpx_verify
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -123,7 +124,10 @@ class WorkloadCollector(Collector):
 
     def _http_client(self) -> httpx.Client:
         if self._http is None:
-            self._http = httpx.Client(timeout=self.timeout_seconds)
+            # An https prometheus_url is verified: against ca_file when set, else httpx's default CAs.
+            self._http = httpx.Client(
+                timeout=self.timeout_seconds, verify=httpx_verify(self.cfg.ca_file, f"{KEY}.ca_file")
+            )
         return self._http
 
     def _mlflow_client(self, uri: str) -> MlflowClient:

@@ -5,7 +5,8 @@ only when the request carrying their increase was accepted: a failed push resend
 push that failed half-way does not resend what its accepted requests carried. Each request is retried
 on 429 and 5xx (and on connection errors) with exponential backoff and jitter, honouring `X-RateLimit-Reset`;
 any other error, or retries running out, raises SourceError. `send_events` is public: the alert notifier
-reuses it.
+reuses it. The API's certificate is always verified, against `ca_file` when set (a TLS proxy with a private
+CA); a failed verification is a SourceError at once, without our backoff retries.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ from exporters.datadog.series import (
     to_series,
 )
 from spendscope.errors import ConfigError, SourceError
+from spendscope.retry import MAX_BACKOFF_SECONDS, backoff_delay, retryable_status
+from spendscope.secrets import read_secret
+from spendscope.tls import checked_ca_file, tls_failure
 
 if TYPE_CHECKING:
     from exporters.prometheus.snapshot import Snapshot
@@ -51,7 +55,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MAX_BACKOFF_SECONDS = 60.0
 _TYPES = {t.value: t for t in (MetricIntakeType.GAUGE, MetricIntakeType.COUNT)}
 
 
@@ -110,7 +113,7 @@ class DatadogExporter:
         max_compressed_bytes: int = MAX_COMPRESSED_BYTES,
     ) -> None:
         cfg = settings.exporters.datadog
-        key = environ.get(cfg.api_key_env, "").strip()
+        key = (read_secret(cfg.api_key_env, environ) or "").strip()
         if not key:
             raise ConfigError(
                 f"exporters.datadog: the API key variable {cfg.api_key_env} (api_key_env) is not set in the environment"
@@ -118,6 +121,8 @@ class DatadogExporter:
         host = cfg.api_url.rstrip("/") if cfg.api_url else f"https://api.{cfg.site}"
         conf = Configuration(host=host, request_timeout=30)
         conf.api_key["apiKeyAuth"] = key
+        conf.verify_ssl = True  # the default; kept explicit: nothing here turns it off
+        conf.ssl_ca_cert = checked_ca_file(cfg.ca_file, "exporters.datadog.ca_file")
         self.host = host
         self.tags = list(cfg.tags)
         self.snapshot_source = snapshot_source
@@ -208,12 +213,17 @@ class DatadogExporter:
                 status = int(exc.status or 0)
                 if (status != 429 and status < 500) or attempt == self.max_retries:
                     hint = " (check the API key)" if status in (401, 403) else ""
-                    raise SourceError(f"datadog: {what} failed: HTTP {status} {exc.reason}{hint}") from None
+                    message = f"datadog: {what} failed: HTTP {status} {exc.reason}{hint}"
+                    raise SourceError(message, retryable=retryable_status(status)) from None
                 delay = self._delay(attempt, exc.headers or {})
                 log.warning("exporter:datadog %s status:%s retry_in:%.1fs", what, status, delay)
             except (urllib3.exceptions.HTTPError, OSError) as exc:
+                tls = tls_failure(exc)
+                if tls is not None:  # a certificate the CAs do not vouch for stays so: no retry
+                    raise SourceError(f"datadog: {what} failed: {tls}") from None
                 if attempt == self.max_retries:
-                    raise SourceError(f"datadog: {what} failed: {type(exc).__name__}: {exc}") from None
+                    detail = f"{type(exc).__name__}: {exc}"
+                    raise SourceError(f"datadog: {what} failed: {detail}", retryable=True) from None
                 delay = self._delay(attempt, {})
                 log.warning("exporter:datadog %s error:%s retry_in:%.1fs", what, type(exc).__name__, delay)
             self.sleep(delay)
@@ -221,8 +231,7 @@ class DatadogExporter:
 
     def _delay(self, attempt: int, headers: Mapping[str, str]) -> float:
         """Exponential backoff with equal jitter; at least the rate limit's reset time when the API gives one."""
-        cap = min(MAX_BACKOFF_SECONDS, self.backoff_seconds * 2**attempt)
-        delay = cap / 2 + self.rng.uniform(0, cap / 2)
+        delay = backoff_delay(attempt, self.backoff_seconds, self.rng)
         reset = next((v for k, v in headers.items() if k.lower() == "x-ratelimit-reset"), None)
         if reset is not None:
             with contextlib.suppress(ValueError):  # a malformed header: keep the backoff

@@ -23,6 +23,8 @@ def collector_metrics(ctx: PartContext) -> Samples:
         "spendscope_collector_failures_total": [],
         "spendscope_collector_last_duration_seconds": [],
         "spendscope_collector_last_rows": [],
+        "spendscope_collector_consecutive_failures": [],
+        "spendscope_collector_retries_total": [],
     }
     for name in health:
         if name not in names:
@@ -38,4 +40,6 @@ def collector_metrics(ctx: PartContext) -> Samples:
         out["spendscope_collector_runs_total"].append((key, float(h.runs)))
         out["spendscope_collector_failures_total"].append((key, float(h.failures)))
         out["spendscope_collector_last_rows"].append((key, float(h.last_rows)))
+        out["spendscope_collector_consecutive_failures"].append((key, float(h.consecutive_failures)))
+        out["spendscope_collector_retries_total"].append((key, float(h.retries)))
     return out

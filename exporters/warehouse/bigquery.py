@@ -4,7 +4,9 @@ A replace loads the rows as Parquet into a private staging table, then swaps the
 (delete the keyed partitions, insert the staged rows): a single DML statement, so readers see the old
 rows or the new ones, never both or neither. A derived refresh merges straight from its SELECT.
 When the GCP billing export already lives in BigQuery, `gcp_billing_export` is a VIEW over it (read in
-place, never copied). Our SQL names tables unqualified: every job runs with the dataset as default.
+place, never copied). Our SQL names tables unqualified: every job runs with the dataset as default. Values
+are the job's typed query parameters (bq_params.py), never text in the SQL; names from config (project,
+dataset, export table) are validated identifiers (config.py) and backquoted.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from exporters.warehouse.bq_functions import (
     qualify_calls,
     qualify_tables,
 )
+from exporters.warehouse.bq_params import with_parameters, zone_names
 from exporters.warehouse.bq_schema import column_definitions, export_select, missing_columns, sql_type
 from exporters.warehouse.engine import Data, Key, Warehouse, as_batches, fold_keys, schema_of
+from exporters.warehouse.readonly import check_read_only
 from exporters.warehouse.schema import TABLES
-from exporters.warehouse.sqltext import bind, literal
+from exporters.warehouse.sqltext import literal
 from exporters.warehouse.views import view_definitions
 from spendscope.errors import ConfigError, MissingColumnsError, QueryError, SourceError
 
@@ -225,6 +229,10 @@ class BigQueryWarehouse(Warehouse):
             raise QueryError(f"query failed: {_error_text(exc)}") from None
         return job
 
+    def _parameters(self, sql: str, params: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+        """Typed query parameters (bq_params.py); against the emulator, time-zone names stay literals."""
+        return with_parameters(sql, params, zone_names(params) if self.emulator else ())
+
     def _to_arrow(self, rows: Any) -> pa.Table:
         return rows.to_arrow(
             bqstorage_client=self._bqstorage,
@@ -233,9 +241,23 @@ class BigQueryWarehouse(Warehouse):
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         self.ensure()
-        job = self._run(self._prepare(bind(sql, params)))
+        text, query_parameters = self._parameters(sql, params)
+        job = self._run(self._prepare(text), query_parameters=query_parameters)
         try:
             return self._to_arrow(job.result())
+        except (gexc.GoogleAPIError, OSError, ValueError) as exc:
+            raise QueryError(f"query failed: {_error_text(exc)}") from None
+
+    def read_only_query(self, sql: str) -> pa.Table:
+        """One SELECT that passed check_read_only, and that BigQuery's dry run also calls a SELECT."""
+        check_read_only(sql)
+        self.ensure()
+        text = self._prepare(sql)
+        kind = getattr(self._run(text, dry_run=True, use_query_cache=False), "statement_type", None)
+        if kind is not None and kind != "SELECT":  # the emulator may not say; real BigQuery always does
+            raise QueryError(f"spendscope query is read-only: BigQuery reads this as a {kind} statement")
+        try:
+            return self._to_arrow(self._run(text).result())
         except (gexc.GoogleAPIError, OSError, ValueError) as exc:
             raise QueryError(f"query failed: {_error_text(exc)}") from None
 
@@ -257,13 +279,16 @@ class BigQueryWarehouse(Warehouse):
         except (gexc.GoogleAPIError, OSError, ValueError) as exc:
             raise QueryError(f"load into {dest} failed: {_error_text(exc)}") from None
 
-    def _merge(self, table: str, source_sql: str, keys: Sequence[Key], columns: Sequence[str]) -> Any:
+    def _merge(
+        self, table: str, source_sql: str, keys: Sequence[Key], columns: Sequence[str], parameters: Sequence[Any] = ()
+    ) -> Any:
         cols = ", ".join(f"`{c}`" for c in columns)
         values = ", ".join(f"S.`{c}`" for c in columns)
         return self._run(
             f"MERGE `{self.ref(table)}` T USING {source_sql} S ON FALSE\n"
             f"WHEN NOT MATCHED BY SOURCE AND ({bq_predicate(keys, 'T')}) THEN DELETE\n"
-            f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values})"
+            f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values})",
+            query_parameters=list(parameters),
         )
 
     def replace(self, table: str, data: Data, keys: Sequence[Key]) -> int:
@@ -295,16 +320,20 @@ class BigQueryWarehouse(Warehouse):
     def replace_from_query(self, table: str, sql: str, params: Mapping[str, Any], keys: Sequence[Key]) -> int:
         schema = schema_of(table)
         self.ensure()
-        text = self._prepare(bind(sql, params))
+        bound, query_parameters = self._parameters(sql, params)
+        text = self._prepare(bound)
         # Like the DuckDB engine's conform: our columns the query lacks are left NULL.
-        dry = self._run(text, dry_run=True, use_query_cache=False)
+        dry = self._run(text, dry_run=True, use_query_cache=False, query_parameters=query_parameters)
         produced = {f.name.lower() for f in dry.schema or ()}
         columns = [n for n in schema.names if n.lower() in produced]
         if keys:
-            job = self._merge(table, f"(\n{text}\n)", keys, columns)
+            job = self._merge(table, f"(\n{text}\n)", keys, columns, query_parameters)
         else:
             cols = ", ".join(f"`{c}`" for c in columns)
-            job = self._run(f"INSERT INTO `{self.ref(table)}` ({cols})\nSELECT {cols} FROM (\n{text}\n)")
+            job = self._run(
+                f"INSERT INTO `{self.ref(table)}` ({cols})\nSELECT {cols} FROM (\n{text}\n)",
+                query_parameters=query_parameters,
+            )
         stats = getattr(job, "dml_stats", None)
         if stats is not None:
             return int(stats.inserted_row_count or 0)

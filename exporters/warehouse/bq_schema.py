@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import pyarrow as pa
 from google.cloud.bigquery import SchemaField, Table
 
+from spendscope.bq_names import quote_identifier, quoted_table
+
 # Legacy type names the API may report, mapped to the standard SQL names we compare against.
 _STANDARD = {
     "INTEGER": "INT64",
@@ -174,13 +176,14 @@ def partition_day(table: Table) -> str:
         return "DATE(_PARTITIONTIME)"
     column = tp.field if tp is not None else "export_time"
     kinds = {f.name: _standard(f.field_type) for f in table.schema}
-    return f"`{column}`" if kinds.get(column) == "DATE" else f"DATE(`{column}`)"
+    quoted = quote_identifier(column)  # a name from the table's metadata
+    return quoted if kinds.get(column) == "DATE" else f"DATE({quoted})"
 
 
 def export_select(table: Table, schema: pa.Schema, source: str) -> str:
     """SELECT over a billing export table giving our `gcp_billing_export` rows, `_day` and `_source` set."""
-    ref = f"{table.project}.{table.dataset_id}.{table.table_id}"
+    ref = quoted_table(table.project, table.dataset_id, table.table_id)
     items = conform_columns(schema, table.schema, skip=("_day", "_source"))
     literal_source = "'" + source.replace("\\", "\\\\").replace("'", "\\'") + "'"
     items += [f"{partition_day(table)} AS `_day`", f"{literal_source} AS `_source`"]
-    return "SELECT\n  " + ",\n  ".join(items) + f"\nFROM `{ref}`"
+    return "SELECT\n  " + ",\n  ".join(items) + f"\nFROM {ref}"

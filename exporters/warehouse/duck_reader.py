@@ -3,7 +3,8 @@
 Each table is a view over exactly the Parquet files of its current Delta snapshot, re-pointed only when the
 table's version moves; the FOCUS views and macros are created once. Every query runs on its own cursor, so
 the daemon's threads, the CLI and the dashboard never share a connection's state, and a reader never
-sees a write that has not committed.
+sees a write that has not committed. SQL a person typed (`spendscope query`) runs in a `sealed_session`
+instead: a database of its own that may read the snapshot's Parquet files and touch no other file.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 
 from exporters.warehouse.schema import TABLES
-from exporters.warehouse.sqltext import DUCKDB_MACROS, to_duckdb
+from exporters.warehouse.sqltext import DUCKDB_MACROS, DUCKDB_SHIMS, to_duckdb
 from exporters.warehouse.views import view_definitions
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,27 @@ class LakeReader:
                     if retired is not None:
                         retired.close()
 
+    @contextlib.contextmanager
+    def sealed_session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on a fresh database of its own that can read the latest snapshot's Parquet files and no other
+        file: COPY … TO, ATTACH, INSTALL or read_csv('/etc/…') fail with a permission error. Closed on exit."""
+        db = self._open()
+        try:
+            allowed: list[str] = []
+            for name in TABLES:
+                allowed += _point(db, name, self._snapshot(name))
+            listed = ", ".join(_quoted(f) for f in allowed)
+            db.execute(f"SET allowed_paths = [{listed}]")  # read by the views; DuckDB's spill files stay allowed
+            db.execute("SET enable_external_access = false")  # cannot be turned back on in this database
+            db.execute("SET lock_configuration = true")
+            cursor = db.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+        finally:
+            db.close()
+
     def _retire(self, db: duckdb.DuckDBPyConnection) -> None:
         """Stop handing out `db`; close it now if no query runs on it, else when the last one ends."""
         self._db = None
@@ -95,16 +117,16 @@ class LakeReader:
         db = duckdb.connect(":memory:")
         for setting in (
             "SET GLOBAL TimeZone = 'UTC'",  # BigQuery semantics: DATE(ts) is the UTC date
-            f"SET GLOBAL temp_directory = '{SPILL_DIR}'",  # not ./.tmp in whatever folder we run from
-            f"SET GLOBAL memory_limit = '{MEMORY_LIMIT}'",
+            f"SET GLOBAL temp_directory = {_quoted(SPILL_DIR)}",  # not ./.tmp in whatever folder we run from
+            f"SET GLOBAL memory_limit = {_quoted(MEMORY_LIMIT)}",
             "SET GLOBAL preserve_insertion_order = false",  # big scans may stream out of order; we ORDER BY
             # DuckDB's allocator keeps what a query freed for reuse until a query peaks above this (128 MiB by
             # default), so a daemon reading the last hour of telemetry every minute held ~50 MB more at every
             # window size it reached (bench/daemon_soak.py). Flushing after any query past 16 MiB keeps it flat.
-            f"SET GLOBAL allocator_flush_threshold = '{ALLOCATOR_FLUSH}'",
+            f"SET GLOBAL allocator_flush_threshold = {_quoted(ALLOCATOR_FLUSH)}",
         ):
             db.execute(setting)
-        for macro in DUCKDB_MACROS:
+        for macro in (*DUCKDB_MACROS, *DUCKDB_SHIMS):
             db.execute(macro)
         for name, spec in TABLES.items():
             # Real (empty) tables, not registered Arrow relations: those are local to one connection.
@@ -121,21 +143,33 @@ class LakeReader:
         version = None if dt is None else dt.version()
         if name in self._versions and self._versions[name] == version:
             return
-        files = [] if dt is None else dt.file_uris()
-        if not files:
-            body = f"SELECT * FROM _empty_{name}"
-        elif all(f.startswith("/") for f in files):
-            # DuckDB's own Parquet reader over exactly the snapshot's files: multi-threaded with projection
-            # and partition pruning, several times faster than scanning through an Arrow dataset.
-            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            body = f"SELECT * FROM read_parquet([{listed}], hive_partitioning = true, hive_types = {{'_day': DATE}})"
-        else:  # object stores: deltalake resolves the files; a table of the snapshot, read once per version
-            db.register("_arrow", dt.to_pyarrow_dataset())  # type: ignore[union-attr]
-            db.execute(f"CREATE OR REPLACE TABLE _remote_{name} AS SELECT * FROM _arrow")
-            db.unregister("_arrow")
-            body = f"SELECT * FROM _remote_{name}"
-        db.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
+        _point(db, name, dt)
         self._versions[name] = version
+
+
+def _quoted(text: str) -> str:
+    """A DuckDB string literal (paths and settings come from the lake and the environment, not from SQL)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _point(db: duckdb.DuckDBPyConnection, name: str, dt: DeltaTable | None) -> list[str]:
+    """Point view `name` at snapshot `dt` (None: the empty table); returns the local files the view reads."""
+    files = [] if dt is None else dt.file_uris()
+    local = bool(files) and all(f.startswith("/") for f in files)
+    if not files:
+        body = f"SELECT * FROM _empty_{name}"
+    elif local:
+        # DuckDB's own Parquet reader over exactly the snapshot's files: multi-threaded with projection
+        # and partition pruning, several times faster than scanning through an Arrow dataset.
+        listed = ", ".join(_quoted(f) for f in files)
+        body = f"SELECT * FROM read_parquet([{listed}], hive_partitioning = true, hive_types = {{'_day': DATE}})"
+    else:  # object stores: deltalake resolves the files; a table of the snapshot, read once per version
+        db.register("_arrow", dt.to_pyarrow_dataset())  # type: ignore[union-attr]
+        db.execute(f"CREATE OR REPLACE TABLE _remote_{name} AS SELECT * FROM _arrow")
+        db.unregister("_arrow")
+        body = f"SELECT * FROM _remote_{name}"
+    db.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
+    return files if local else []
 
 
 _VIEWS: dict[str, str] = {}

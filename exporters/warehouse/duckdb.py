@@ -8,9 +8,12 @@ version, a write killed half-way leaves only unreferenced files, and nothing eve
 
 from __future__ import annotations
 
+import datetime
+import errno
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -19,14 +22,16 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
-from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from exporters.warehouse.delta_writer import replace_local
 from exporters.warehouse.duck_reader import LakeReader
 from exporters.warehouse.engine import Data, Key, Warehouse, as_batches, key_predicate, schema_of
+from exporters.warehouse.lake_check import check_table, set_aside
+from exporters.warehouse.readonly import check_read_only
 from exporters.warehouse.schema import TABLES
 from exporters.warehouse.sqltext import bind, to_duckdb
-from spendscope.errors import QueryError, WriteConflictError
+from spendscope.errors import QueryError, StorageFullError, WriteConflictError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,6 +40,8 @@ T = TypeVar("T")
 # which then retries (re-reading its input) a few times with jitter.
 _RETRIES = 6
 _RETENTION_HOURS = 168
+# Damaged files one query may set aside before it gives up (each costs a re-read of the snapshot).
+_SET_ASIDE_PER_QUERY = 3
 
 
 class DuckDbLake(Warehouse):
@@ -44,6 +51,7 @@ class DuckDbLake(Warehouse):
 
     def __init__(self, root: str | os.PathLike[str], reporting_tz: str = "America/Los_Angeles") -> None:
         self.root = str(root)
+        self._local = "://" not in self.root
         self.reporting_tz = reporting_tz
         self._write_locks: dict[str, threading.Lock] = {name: threading.Lock() for name in TABLES}
         self._tables: dict[str, DeltaTable] = {}
@@ -65,6 +73,8 @@ class DuckDbLake(Warehouse):
             raise WriteConflictError(
                 f"{table}: another process replaced the same partitions at the same time; run again ({exc})"
             ) from None
+        except (OSError, DeltaError) as exc:
+            raise _storage_full(table, exc) or exc from None
 
     def _replace_once(self, table: str, data: Data, keys: Sequence[Key]) -> int:
         schema = schema_of(table)
@@ -136,12 +146,43 @@ class DuckDbLake(Warehouse):
         dt = self._delta(table)
         return None if dt is None else dt.version()
 
+    def check_files(self, deep: bool = False) -> list[dict[str, Any]]:
+        if not self._local:
+            return []  # object stores keep their own checksums; a damaged object is the store's to restore
+        records: list[dict[str, Any]] = []
+        for name in TABLES:
+            with self._write_locks[name]:
+                bad = check_table(self._path(name), name, deep)
+                if bad:
+                    records += set_aside(self.root, bad, datetime.datetime.now(datetime.UTC))
+        return records
+
+    def _set_aside_named(self, message: str) -> bool:
+        """Set aside the lake file a failed query names, if it is unreadable; True when one was."""
+        for path in re.findall(r"['\"](/[^'\"]+?\.parquet)['\"]", message):
+            rel = os.path.relpath(path, self.root)
+            table, _, file = rel.partition(os.sep)
+            if not self._local or rel.startswith("..") or table not in TABLES:
+                continue
+            with self._write_locks[table]:
+                bad = check_table(self._path(table), table, only={file})
+                if not bad:
+                    continue
+                try:
+                    set_aside(self.root, bad, datetime.datetime.now(datetime.UTC))
+                except DeltaError as exc:  # another process set the same file aside first: read again
+                    log.warning("lake file set aside elsewhere table:%s file:%s (%s)", table, file, exc)
+                return True
+        return False
+
     def maintain(self) -> int:
         """Compact the small files hourly ingests leave and vacuum unreferenced ones.
 
         Both are delta-rs operations that are safe while readers read (DESIGN §4); vacuum keeps a week of
-        history so a reader holding an older snapshot, and time travel for audits, keep working.
+        history so a reader holding an older snapshot, and time travel for audits, keep working. Unreadable
+        files are set aside first: compaction would fail on them.
         """
+        self.check_files()
         removed = 0
         for name in TABLES:
             dt = self._delta(name)
@@ -159,8 +200,27 @@ class DuckDbLake(Warehouse):
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         text = to_duckdb(bind(sql, params))
-        with self._reader.session() as con:
+        for attempt in range(_SET_ASIDE_PER_QUERY + 1):
             try:
+                with self._reader.session() as con:  # opening it points views at the files: it may fail too
+                    return con.execute(text).fetch_arrow_table()
+            except duckdb.Error as exc:
+                # A damaged data file fails every query of its table: set it aside (kept, logged, repaired by the
+                # next lake check) and answer from the rest, once.
+                if attempt < _SET_ASIDE_PER_QUERY and self._set_aside_named(str(exc)):
+                    continue
+                raise QueryError(f"query failed: {str(exc).splitlines()[0]}") from None
+        raise AssertionError("unreachable")
+
+    def read_only_query(self, sql: str) -> pa.Table:
+        """One SELECT that passed check_read_only AND DuckDB's own parser, run in a sealed session (duck_reader)."""
+        check_read_only(sql)
+        text = to_duckdb(sql)
+        with self._reader.sealed_session() as con:
+            try:
+                statements = con.extract_statements(text)
+                if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+                    raise QueryError("spendscope query is read-only: DuckDB does not read this as one SELECT")
                 return con.execute(text).fetch_arrow_table()
             except duckdb.Error as exc:
                 raise QueryError(f"query failed: {str(exc).splitlines()[0]}") from None
@@ -195,4 +255,17 @@ def _retrying(write: Callable[[], T], table: str) -> T:
                 raise WriteConflictError(f"{table}: concurrent writers kept conflicting; run again ({exc})") from None
             log.info("write-conflict table:%s attempt:%s", table, attempt + 1)
             time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))
+        except (OSError, DeltaError) as exc:
+            raise _storage_full(table, exc) or exc from None
     raise AssertionError("unreachable")
+
+
+def _storage_full(table: str, exc: BaseException) -> StorageFullError | None:
+    """A clear error for ENOSPC / EDQUOT, raised by Python, pyarrow (errno set) or delta-rs (only in its text)."""
+    if getattr(exc, "errno", None) not in (errno.ENOSPC, errno.EDQUOT) and "No space left on device" not in str(exc):
+        return None
+    # The writer deleted what it had written and nothing was committed: readers keep the old snapshot.
+    return StorageFullError(
+        f"{table}: no space left on the lake's disk; nothing of this write was committed and the previous data is "
+        "intact. Free space (spendscope's lake-maintenance vacuums old files) and run again"
+    )

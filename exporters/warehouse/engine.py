@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 # A partition key: column → value, all equal (AND); a replace takes several (OR).
 Key = Mapping[str, Any]
 Data: TypeAlias = pa.Table | pa.RecordBatchReader | Iterable[pa.RecordBatch]
+_COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class Warehouse(abc.ABC):
@@ -42,6 +44,16 @@ class Warehouse(abc.ABC):
     @abc.abstractmethod
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         """Run BigQuery Standard SQL over the warehouse tables and views; returns Arrow."""
+
+    def read_only_query(self, sql: str) -> pa.Table:
+        """Run SQL a person typed (`spendscope query`): one SELECT, refused with QueryError if it would write.
+
+        Engines add their own guard (duckdb.py, bigquery.py); see readonly.py.
+        """
+        from exporters.warehouse.readonly import check_read_only
+
+        check_read_only(sql)
+        return self.query(sql)
 
     @abc.abstractmethod
     def replace_from_query(self, table: str, sql: str, params: Mapping[str, Any], keys: Sequence[Key]) -> int:
@@ -70,6 +82,10 @@ class Warehouse(abc.ABC):
     def maintain(self) -> int:
         """Periodic upkeep (compaction); returns files removed. Engines that manage storage do nothing."""
         return 0
+
+    def check_files(self, deep: bool = False) -> list[dict[str, Any]]:
+        """Set aside unreadable data files (lake_check.py); returns their records. Managed storage: nothing."""
+        return []
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
@@ -100,6 +116,9 @@ def fold_keys(keys: Sequence[Key]) -> list[tuple[tuple[tuple[str, Any], ...], li
     """
     groups: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
     for key in keys:
+        bad = [k for k in key if not _COLUMN.fullmatch(k)]
+        if bad:  # column names are written into the predicate; only plain identifiers ever are
+            raise ValueError(f"not a column name in a partition key: {bad[0]!r}")
         rest = tuple(sorted((k, v) for k, v in key.items() if k != "_day"))
         groups.setdefault(rest, []).append(key.get("_day"))
     return [(rest, sorted({d for d in days if d is not None}, key=str)) for rest, days in groups.items()]

@@ -117,7 +117,12 @@ class DayPartitionWriter:
         self._sorting = []
         self._pool.shutdown()  # waits for running tasks, so no writer is busy below
         for f in self._open.values():
-            f.writer.close()
+            try:
+                f.writer.close()
+            except OSError:  # e.g. the disk is full: the file is deleted below anyway
+                # pyarrow marks a writer closed only when close() succeeds, and would retry (and print the
+                # same error as an "Exception ignored" traceback) when it is garbage-collected.
+                f.writer.is_open = False
         self._open.clear()
         for path in self._created:
             with contextlib.suppress(OSError):
@@ -187,7 +192,11 @@ class DayPartitionWriter:
     def _close(self, day: dt.date) -> None:
         with self._lock:
             f = self._open.pop(day)
-        f.writer.close()
+        try:
+            f.writer.close()
+        except OSError:
+            f.writer.is_open = False  # as in abort(): no second attempt (and traceback) at garbage collection
+            raise
         size = os.path.getsize(os.path.join(self.root, f.path))
         with self._lock:
             self._done.append(WrittenFile(f.path, day, f.rows, size))

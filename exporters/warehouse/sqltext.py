@@ -1,7 +1,12 @@
-"""One SQL: BigQuery Standard SQL in, engine SQL out. Parameters are rendered as typed literals.
+"""One SQL: BigQuery Standard SQL in, engine SQL out. On DuckDB, parameters are rendered as typed literals.
 
 Shared SQL files live in `sql/`; `load_sql(name)` reads one. Functions that have no portable form
 (`TAGS_JSON`, …) are defined once per engine: a DuckDB macro here, a BigQuery function in bq_functions.py.
+
+Parameters are data, never SQL: `bind` replaces each `@name` token of the SQL text in ONE pass (so a value
+that itself contains `@other` is never re-scanned), skips string literals, quoted identifiers and comments,
+and renders every value with `literal`, which escapes quotes and backslashes and spells control characters
+as code points. The BigQuery engine sends typed query parameters instead (bq_params.py).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
@@ -42,19 +48,76 @@ def literal(value: Any) -> str:
     if isinstance(value, dt.date):
         return f"DATE '{value.isoformat()}'"
     if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return _string_literal(value)
     if isinstance(value, Sequence):
         return "[" + ", ".join(literal(v) for v in value) + "]"
     raise TypeError(f"unsupported parameter type {type(value).__name__}")
 
 
+# Control characters: BigQuery's quoted strings may not hold newlines, sqlglot does not carry \x escapes into
+# DuckDB, and DuckDB's parser stops at NUL; so they are spelled as code points (a DuckDB macro below).
+_CONTROL = re.compile(r"([\x00-\x1f\x7f]+)")
+
+
+def _string_literal(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # e.g. a command-line argument that was not valid UTF-8 (surrogate escapes)
+        raise QueryError("a query parameter is not valid UTF-8 text") from None
+    parts = []
+    for i, piece in enumerate(_CONTROL.split(value)):
+        if i % 2:
+            parts.append("CODE_POINTS_TO_STRING([" + ", ".join(str(ord(c)) for c in piece) + "])")
+        elif piece or len(value) == 0:
+            parts.append("'" + piece.replace("\\", "\\\\").replace("'", "\\'") + "'")
+    return parts[0] if len(parts) == 1 else "CONCAT(" + ", ".join(parts) + ")"
+
+
+# What `bind` steps over (BigQuery lexical structure), or a parameter token. Strings: '…', "…" and their
+# triple-quoted forms with backslash escapes (a r/b prefix is an ordinary letter before them); `quoted`
+# identifiers; -- and # line comments, /* */ blocks; @@system variables.
+_SKIP = (
+    r"'''(?:\\.|[^\\])*?'''",
+    r'"""(?:\\.|[^\\])*?"""',
+    r"'(?:\\.|[^'\\\n])*'",
+    r'"(?:\\.|[^"\\\n])*"',
+    r"`(?:\\.|[^`\\])*`",
+    r"--[^\n]*",
+    r"#[^\n]*",
+    r"/\*.*?\*/",
+    r"@@\w+",
+)
+_TOKEN = re.compile("(?P<skip>" + "|".join(_SKIP) + r")|@(?P<name>[A-Za-z_]\w*)", re.DOTALL)
+
+
 def bind(sql: str, params: Mapping[str, Any] | None) -> str:
-    """Replace `@name` parameters with literals, longest names first so @day does not eat @days."""
+    """Replace each `@name` parameter token with the literal of its value, in one pass over the SQL text.
+
+    Tokens inside strings, quoted identifiers and comments are left alone, as is `@name` without a value.
+    """
     if not params:
         return sql
-    for name in sorted(params, key=len, reverse=True):
-        sql = sql.replace(f"@{name}", literal(params[name]))
-    return sql
+
+    def one(m: re.Match[str]) -> str:
+        name = m.group("name")
+        return literal(params[name]) if name is not None and name in params else m.group(0)
+
+    return _TOKEN.sub(one, sql)
+
+
+def strip_comments(sql: str) -> str:
+    """`sql` without its comments (a line comment keeps its newline); strings and quoted names untouched."""
+
+    def one(m: re.Match[str]) -> str:
+        text = m.group(0)
+        return " " if text.startswith(("--", "#", "/*")) else text
+
+    return _TOKEN.sub(one, sql)
+
+
+def parameter_names(sql: str) -> set[str]:
+    """The `@name` parameter tokens of `sql` (outside strings, quoted identifiers and comments)."""
+    return {m.group("name") for m in _TOKEN.finditer(sql) if m.group("name") is not None}
 
 
 @functools.lru_cache(maxsize=512)
@@ -85,4 +148,9 @@ DUCKDB_MACROS = (
         WHEN 'COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE' THEN 'Spend' WHEN 'COMMITTED_USAGE_DISCOUNT' THEN 'Usage' END""",
     """CREATE OR REPLACE MACRO tags_json(l) AS COALESCE(to_json(map_from_entries(list_filter(l,
         (x, i) -> x.key IS NOT NULL AND list_position(list_transform(l, y -> y.key), x.key) = i))), '{}')::VARCHAR""",
+)
+# BigQuery built-ins that sqlglot passes through by name and DuckDB lacks (literal() spells control characters
+# with CODE_POINTS_TO_STRING). Not in DUCKDB_MACROS: those mirror our BigQuery dataset functions one to one.
+DUCKDB_SHIMS = (
+    "CREATE OR REPLACE MACRO code_points_to_string(l) AS array_to_string(list_transform(l, x -> chr(x)), '')",
 )

@@ -7,6 +7,7 @@ import contextlib
 import json
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.common.tls import serve_tls
 
 
 def free_port() -> int:
@@ -80,12 +83,16 @@ class QuietHandler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serving(handler: type[BaseHTTPRequestHandler], poll_interval: float = 0.5) -> Iterator[str]:
-    """Serve `handler` on 127.0.0.1 (a free port) in a thread; yields the base URL; shuts down after."""
+def serving(
+    handler: type[BaseHTTPRequestHandler], poll_interval: float = 0.5, tls: ssl.SSLContext | None = None
+) -> Iterator[str]:
+    """Serve `handler` on 127.0.0.1 (a free port; HTTPS with `tls`) in a thread; yields the base URL; stops after."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        serve_tls(server, tls)
     threading.Thread(target=server.serve_forever, args=(poll_interval,), daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

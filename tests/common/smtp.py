@@ -1,14 +1,12 @@
 """A real SMTP server (aiosmtpd) on loopback for the mail tests: STARTTLS + AUTH, or implicit TLS (SSL) + AUTH.
 
-The server's certificate is self-signed, generated here with `cryptography`; clients trust it through their
-`ca_file` and verify the hostname. The fixtures (`cert`, `starttls_server`, `ssl_server`, `smtp_env`) are
+The server's certificate is self-signed, generated with `cryptography` (tests/common/tls.py); clients trust it
+through their `ca_file` and verify the hostname. The fixtures (`cert`, `starttls_server`, `ssl_server`, `smtp_env`) are
 imported by the conftest of each test folder that mails: the email notifier's and the daily report's.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,12 +18,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.common.servers import free_port
+from tests.common.tls import self_signed
 
 USER, PASSWORD = "spendscope", "s3cret-pw"
 
@@ -33,32 +28,7 @@ USER, PASSWORD = "spendscope", "s3cret-pw"
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for localhost / 127.0.0.1 (its own CA, so a client can trust it)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    crt = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    d = tmp_path_factory.mktemp("smtp_tls")
-    (d / "cert.pem").write_bytes(crt.public_bytes(serialization.Encoding.PEM))
-    (d / "key.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return d / "cert.pem", d / "key.pem"
+    return self_signed(tmp_path_factory.mktemp("smtp_tls"))
 
 
 @dataclass

@@ -41,6 +41,15 @@ def open_page(page: str, since: dt.date | None = None, until: dt.date | None = N
     return at
 
 
+def sign_in(at: AppTest, who: str, secret: str) -> AppTest:
+    """Sign in through the sidebar's shared-secret form (the test sets SPENDSCOPE_DASHBOARD_SECRET); no exception."""
+    at.text_input(key="auth-who").input(who)
+    at.text_input(key="auth-secret").input(secret)
+    at.button(key="auth-submit").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
 def demo_week() -> set[str]:
     """`spendscope demo --days 7 --end DEMO_END` into the configured lake; the keys of the plan's idle stretches."""
     idle = {s.key for s in make_plan(DEMO_END, 7, 7).idle}

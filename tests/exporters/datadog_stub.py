@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import ssl
 import threading
 import zlib
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.common.tls import serve_tls
 
 API_KEY = "test-dd-key"
 
@@ -55,11 +58,12 @@ class DatadogStub:
         self.requests: list[Recorded] = []
         self.queued: dict[str, deque[tuple[int, dict[str, Any], dict[str, str]]]] = defaultdict(deque)
         self._httpd: ThreadingHTTPServer | None = None
+        self.tls: ssl.SSLContext | None = None
 
     @property
     def url(self) -> str:
         assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self._httpd.server_address[1]}"
 
     def queue(self, path: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         self.queued[path].append((status, body, headers or {}))
@@ -68,8 +72,10 @@ class DatadogStub:
         reqs = [r for r in self.requests if r.path == "/api/v2/series" and (r.status == 202 or not accepted_only)]
         return [s for r in reqs for s in r.json["series"]]
 
-    def start(self) -> DatadogStub:
+    def start(self, tls: ssl.SSLContext | None = None) -> DatadogStub:
+        """Serve on a free loopback port; HTTPS with `tls`, a server context (tests/common/tls.py)."""
         stub = self
+        self.tls = tls
 
         class Handler(BaseHTTPRequestHandler):
             recorded: Recorded | None = None
@@ -123,6 +129,8 @@ class DatadogStub:
                 pass
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            serve_tls(self._httpd, tls)
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
         return self
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import ssl
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from alerts.routing.base import Notifier
 from alerts.routing.config import AlertmanagerNotifier, NotifierBase, WebhookNotifier
 from spendscope.errors import SourceError
 from spendscope.records import AlertState, Notification, Severity, State, fingerprint
+from tests.common.tls import serve_tls
 
 T0 = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 
@@ -94,12 +96,13 @@ class HttpRecorder:
 
     check: Callable[[Seen], int] = lambda seen: 200
     seen: list[Seen] = field(default_factory=list)
+    tls: ssl.SSLContext | None = None  # serve HTTPS with this server context (tests/common/tls.py)
     _httpd: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
         assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self._httpd.server_address[1]}"
 
     def start(self) -> HttpRecorder:
         rec = self
@@ -118,6 +121,8 @@ class HttpRecorder:
                 pass
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if self.tls is not None:
+            serve_tls(self._httpd, self.tls)
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
         return self
 

@@ -1,0 +1,51 @@
+"""Retrying a source that is down, slow or rate-limited: exponential backoff with jitter, within a deadline.
+
+The daemon retries a job whose source failed transiently (`SourceError.retryable`: a connection refused or
+reset, a timeout, HTTP 429 or 5xx) until the next attempt would end past the job's interval; then the run
+counts as one failure (spendscope_collector_up = 0) and the next scheduled run starts afresh. The jitter
+spreads the retries of many daemons hitting one recovering endpoint (AWS's "equal jitter").
+"""
+
+from __future__ import annotations
+
+import random
+
+import httpx
+
+from spendscope.tls import tls_failure
+
+MAX_BACKOFF_SECONDS = 60.0
+# What a server answers when it is overloaded or restarting, and a request may succeed a little later.
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+def backoff_delay(attempt: int, base_seconds: float, rng: random.Random, cap: float = MAX_BACKOFF_SECONDS) -> float:
+    """Seconds before retry number `attempt` (0-based): half of min(cap, base × 2^attempt), plus up to as much."""
+    ceiling = min(cap, base_seconds * 2**attempt)
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def retryable_status(status: int) -> bool:
+    """HTTP statuses worth another try: 429 and the overloaded/restarting 5xx (and request timeouts)."""
+    return status in RETRYABLE_STATUS
+
+
+def retryable_exception(exc: BaseException) -> bool:
+    """Failures worth another try, from any client we use: transport errors, timeouts, 429 and 5xx answers."""
+    import requests
+    from databricks.sdk import errors as dbx
+
+    if tls_failure(exc) is not None:
+        return False  # a certificate the client refuses stays refused until someone sets ca_file
+    if isinstance(exc, httpx.TransportError):
+        return not isinstance(exc, httpx.UnsupportedProtocol)  # a bad URL stays bad
+    if isinstance(exc, (ConnectionError, TimeoutError, requests.ConnectionError, requests.Timeout)):
+        return True
+    if isinstance(
+        exc,
+        (dbx.TooManyRequests, dbx.TemporarilyUnavailable, dbx.InternalError, dbx.DeadlineExceeded,
+         dbx.RequestLimitExceeded, dbx.ResourceExhausted),
+    ):  # fmt: skip
+        return True
+    code = getattr(exc, "code", None)  # google.api_core's GoogleAPICallError: the HTTP status
+    return isinstance(code, int) and not isinstance(code, bool) and retryable_status(code)
