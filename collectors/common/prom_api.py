@@ -114,7 +114,7 @@ class PromApi:
             body = resp.json()
         except ValueError:
             raise SourceError(f"{url}: HTTP {resp.status_code}, not a JSON answer", retryable=busy) from None
-        if resp.status_code // 100 != 2 and body.get("status") != "error":
+        if resp.status_code // 100 != 2 and not (isinstance(body, dict) and body.get("status") == "error"):
             raise SourceError(f"{url}: HTTP {resp.status_code}", retryable=busy)
         try:
             return parse_matrix(body)

@@ -46,3 +46,26 @@ def test_query_range_answer(body: Any) -> None:
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in series.labels.items())
         assert all(f"{k}{v}".encode() for k, v in series.labels.items())  # UTF-8 text Arrow can store
         assert all(math.isfinite(v) for _, v in series.points)
+
+
+def test_an_error_status_with_a_json_list_body_is_a_source_error() -> None:
+    """A proxy answering 503 with a JSON list (not Prometheus' error object): a retryable SourceError, not a crash."""
+    import datetime as dt
+
+    import pytest
+
+    from collectors.common.prom_api import PromApi
+    from spendscope.errors import SourceError
+    from tests.common.servers import QuietHandler, serving
+
+    class Busy(QuietHandler):
+        def do_POST(self) -> None:
+            self.send_json(503, ["overloaded"])
+
+    at = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    with serving(Busy) as url:
+        api = PromApi(url, timeout=5)
+        with pytest.raises(SourceError, match="HTTP 503") as failed:
+            api.query_range("up", at - dt.timedelta(minutes=5), at, 60)
+        api.close()
+    assert failed.value.retryable
