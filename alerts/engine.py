@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from alerts.context import EvalContext
 from alerts.journal import DeliveryJournal
 from alerts.rules import RuleBase
+from alerts.rules.base import NotJudged
 from alerts.silences import Silence, matching
 from alerts.store import AlertStore, apply_note, event_row
 from spendscope.clock import Clock, system_clock
@@ -62,6 +63,8 @@ class EvalResult:
     findings: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
     rule_errors: dict[str, str] = field(default_factory=dict)
+    unjudged: set[str] = field(default_factory=set)  # rules that raised NotJudged: their alerts keep state
+    undecided: set[str] = field(default_factory=set)  # fingerprints of undecided findings: they keep state
     deliveries: list[Any] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
@@ -216,6 +219,9 @@ class AlertEngine:
             result.rules += 1
             try:
                 findings = rule.evaluate(ctx)
+            except NotJudged:
+                result.unjudged.add(rule.name)
+                continue
             except Exception as exc:  # one broken rule must not stop the others; its alerts keep their state
                 error = f"{type(exc).__name__}: {exc}"
                 result.rule_errors[rule.name] = error
@@ -230,6 +236,9 @@ class AlertEngine:
                 labels = {**rule.labels, **{k: str(v) for k, v in f.labels.items()},
                           "alertname": rule.alert_name, "rule": rule.name, "severity": str(severity)}  # fmt: skip
                 fp = fingerprint(labels)
+                if f.undecided:
+                    result.undecided.add(fp)
+                    continue
                 result.findings += 1
                 active.setdefault(fp, (rule, f, labels))  # identical label sets: one alert
         return active
@@ -259,7 +268,8 @@ class AlertEngine:
                 alert.state, alert.fired_at = State.firing, now
                 events.append((alert, "firing", {}))
         for fp, alert in states.items():
-            if fp in active or alert.state == State.resolved or alert.rule in result.rule_errors:
+            kept = alert.rule in result.rule_errors or alert.rule in result.unjudged or fp in result.undecided
+            if fp in active or alert.state == State.resolved or kept:
                 continue
             current = self.rules.get(alert.rule)
             keep = current.keep_firing_for if current is not None else dt.timedelta(0)
@@ -292,7 +302,10 @@ class AlertEngine:
     def _notify(self, result: EvalResult, now: dt.datetime, seq: int) -> None:
         assert self.router is not None
         states = self.states or {}
-        self._replay_journal()  # rows an earlier evaluation of this process failed to commit, if any
+        try:
+            self._replay_journal()  # rows an earlier evaluation of this process failed to commit, if any
+        except Exception as exc:  # e.g. the disk is full: send anyway, the journal keeps them for the next try
+            log.error("alerts:journal replay failed (kept for the next evaluation): %s", exc)
         self._sending = (now, seq + 1000)  # journal rows sort after this evaluation's own rows
         try:
             deliveries = list(self.router.notify(result.alerts, now))
@@ -310,7 +323,10 @@ class AlertEngine:
         states = self.states or {}
         rows = [event_row(states[d.fingerprint], "notified", now, seq, notifier=d.notifier, comment=str(d.kind))
                 for d in deliveries if d.record and d.fingerprint in states]  # fmt: skip
-        self.journal.record(rows)
+        try:
+            self.journal.record(rows)
+        except OSError as exc:  # best effort: the deliveries are still recorded in alert_events after the batch
+            log.error("alerts:journal write failed: %s", exc)
 
     def _replay_journal(self) -> None:
         """Commit the notifications a crashed evaluation sent but did not record (those not committed already)."""
@@ -346,7 +362,8 @@ class AlertEngine:
         assert self.actions is not None
         # Alerts of a rule that failed this cycle keep their state but are not evidence: no candidates (an
         # open mark on one is cancelled by the action engine).
-        opted = {name for name, r in self.rules.items() if getattr(r, "shutdown", False)} - set(result.rule_errors)
+        opted = {name for name, r in self.rules.items() if getattr(r, "shutdown", False)}
+        opted -= set(result.rule_errors) | result.unjudged
         candidates = [a for a in result.alerts if a.rule in opted and a.resource is not None]
         run = self.actions.run(ctx, candidates)
         result.actions = list(run.records)

@@ -79,7 +79,7 @@ def auth_section() -> Mapping[str, Any] | None:
 
 def state(environ: Mapping[str, str] = os.environ) -> AuthState:
     """The mode this deployment is in right now, READONLY first, then OIDC, then the shared secret."""
-    if environ.get(READONLY_ENV, "").strip() == "1":
+    if environ.get(READONLY_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
         return AuthState("readonly", f"{READONLY_ENV}=1")
     if auth_section() is not None:
         return AuthState("oidc", "OIDC sign-in ([auth] in .streamlit/secrets.toml)")

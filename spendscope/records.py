@@ -68,6 +68,9 @@ class Finding:
     severity: Severity | None = None  # None: the rule's configured severity
     evidence: Mapping[str, Any] = field(default_factory=dict)
     resource: Resource | None = None
+    # The rule cannot tell now whether this instance is active (its inputs are not in yet, e.g. a job that has
+    # not finished a run since the daemon restarted): an alert with these labels keeps its state; none is made.
+    undecided: bool = False
 
 
 class State(StrEnum):

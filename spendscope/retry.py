@@ -9,10 +9,10 @@ spreads the retries of many daemons hitting one recovering endpoint (AWS's "equa
 from __future__ import annotations
 
 import random
+import ssl
+import sys
 
 import httpx
-
-from spendscope.tls import tls_failure
 
 MAX_BACKOFF_SECONDS = 60.0
 # What a server answers when it is overloaded or restarting, and a request may succeed a little later.
@@ -21,7 +21,7 @@ RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 def backoff_delay(attempt: int, base_seconds: float, rng: random.Random, cap: float = MAX_BACKOFF_SECONDS) -> float:
     """Seconds before retry number `attempt` (0-based): half of min(cap, base × 2^attempt), plus up to as much."""
-    ceiling = min(cap, base_seconds * 2**attempt)
+    ceiling = min(cap, base_seconds * 2 ** min(attempt, 30))  # 2**1024 would overflow a float
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
@@ -32,16 +32,19 @@ def retryable_status(status: int) -> bool:
 
 def retryable_exception(exc: BaseException) -> bool:
     """Failures worth another try, from any client we use: transport errors, timeouts, 429 and 5xx answers."""
-    import requests
-    from databricks.sdk import errors as dbx
-
-    if tls_failure(exc) is not None:
+    if _certificate_refused(exc):
         return False  # a certificate the client refuses stays refused until someone sets ca_file
     if isinstance(exc, httpx.TransportError):
         return not isinstance(exc, httpx.UnsupportedProtocol)  # a bad URL stays bad
-    if isinstance(exc, (ConnectionError, TimeoutError, requests.ConnectionError, requests.Timeout)):
+    if isinstance(exc, (ConnectionError, TimeoutError)):
         return True
-    if isinstance(
+    # Only if already imported (by the client that raised): importing them here would cost a GPU-only daemon
+    # ~60 MB and a second at its first failed scrape.
+    requests = sys.modules.get("requests")
+    if requests is not None and isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        return True
+    dbx = sys.modules.get("databricks.sdk.errors")
+    if dbx is not None and isinstance(
         exc,
         (dbx.TooManyRequests, dbx.TemporarilyUnavailable, dbx.InternalError, dbx.DeadlineExceeded,
          dbx.RequestLimitExceeded, dbx.ResourceExhausted),
@@ -49,3 +52,19 @@ def retryable_exception(exc: BaseException) -> bool:
         return True
     code = getattr(exc, "code", None)  # google.api_core's GoogleAPICallError: the HTTP status
     return isinstance(code, int) and not isinstance(code, bool) and retryable_status(code)
+
+
+def _certificate_refused(exc: BaseException) -> bool:
+    """Whether a certificate verification failure is behind `exc` (along its causes); other TLS errors — an
+    EOF from a restarting server or load balancer — are transport errors like any other."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, ssl.SSLCertVerificationError):
+            return True
+        todo += [e.__cause__, e.__context__, *(a for a in e.args if isinstance(a, BaseException))]
+    return False

@@ -33,6 +33,7 @@ from spendscope.config import Settings
 from spendscope.errors import ConfigError, SourceError, SpendscopeError
 from spendscope.memory import release_unused
 from spendscope.retry import backoff_delay
+from spendscope.secrets import redact
 
 if TYPE_CHECKING:
     from alerts.engine import AlertEngine
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 GPU_COLLECTORS = frozenset({"dcgm", "prometheus", "nvml", "nvidia-smi"})
 # First retry after ~1 s, then ~2, ~4 … (spendscope/retry.py), as long as it fits in the job's interval.
 RETRY_BASE_SECONDS = 1.0
+ONCE_RETRY_SECONDS = 60.0
 
 
 @dataclass
@@ -96,6 +98,7 @@ class Daemon:
             collectors = [registry.get(n).from_settings(settings) for n in registry.names()]
         self.collectors = collectors
         self.retry_base_seconds = RETRY_BASE_SECONDS
+        self.retry_window_s: float | None = None  # None: the job's interval (run --once: a short one)
         self.rng = random.Random()
         self.jobs: dict[str, Job] = {}
         for c in collectors:
@@ -227,13 +230,14 @@ class Daemon:
         job = self.jobs[name]
         started = time.monotonic()
         job.health.runs += 1
+        before = (job.health.up, job.health.last_error)  # retries mark it down meanwhile
         try:
             rows = self._with_retries(job, started)
         except Exception as exc:  # every failure is contained here; the message says what failed
-            error = f"{type(exc).__name__}: {exc}"
+            error = redact(f"{type(exc).__name__}: {exc}")  # it reaches alerts, notifications and /metrics
             # The same failure again (a GPU-less host, an exporter that stays down) is logged once, not
             # every 30 s; the health counters and spendscope_collector_up still say it is down.
-            repeated = job.health.up is False and job.health.last_error == error
+            repeated = before == (False, error)
             job.health.failures += 1
             job.health.consecutive_failures += 1
             job.health.up = False
@@ -246,7 +250,7 @@ class Daemon:
         finally:
             job.health.last_duration_s = time.monotonic() - started
             release_unused()  # what the job freed goes back to the OS: RSS stays flat (spendscope/memory.py)
-        if job.health.up is False:
+        if before[0] is False:
             log.warning("job:%s status:recovered after:%s failure(s)", name, job.health.consecutive_failures)
         job.health.up = True
         job.health.consecutive_failures = 0
@@ -262,7 +266,8 @@ class Daemon:
         away): the wait plus another attempt as long as the last one must fit in the interval. A stop signal
         ends the waiting at once.
         """
-        deadline = started + job.interval_minutes * 60
+        window = job.interval_minutes * 60 if self.retry_window_s is None else self.retry_window_s
+        deadline = started + min(window, job.interval_minutes * 60)
         attempt = 0
         while True:
             tried = time.monotonic()
@@ -277,12 +282,17 @@ class Daemon:
                     raise
                 attempt += 1
                 job.health.retries += 1
+                # Down while it retries: /metrics and the rules see it now, not an interval later.
+                job.health.up, job.health.last_error = False, redact(f"{type(exc).__name__}: {exc}")
                 log.warning("job:%s status:retrying attempt:%s in:%.1fs error:%s", job.name, attempt, delay, exc)
                 if self.stopping.wait(delay):
                     raise
 
     def run_all_once(self) -> list[str]:
-        """Run every job once in order; returns the names that failed."""
+        """Run every job once in order; returns the names that failed (a down source retried for a minute at most:
+        a cron-driven `run --once` must not wait out an hourly job's interval)."""
+        if self.retry_window_s is None:
+            self.retry_window_s = ONCE_RETRY_SECONDS
         return [name for name in list(self.jobs) if not self.run_job(name)]
 
     def start(self) -> BackgroundScheduler:

@@ -32,7 +32,8 @@ REDACTED = "***"
 # Shorter values are not blanked out of text: they would match ordinary words (and no real credential is so short).
 MIN_REDACT_CHARS = 8
 # user:password@ in a URL (a config may carry one despite the advice): errors and logs show the URL without it.
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#]+@")
+# The scheme is bounded and anchored so a long run of scheme characters cannot make the search quadratic.
+_USERINFO = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}://)[^/\s@?#]+@")
 _known: set[str] = set()
 _known_lock = threading.Lock()
 
@@ -78,6 +79,8 @@ def redact(text: str) -> str:
     for value in known:
         if value in text:
             text = text.replace(value, REDACTED)
+    if "://" not in text or "@" not in text:
+        return text
     return _USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
 
 

@@ -44,3 +44,7 @@ class RuleBase(BaseModel, abc.ABC):
     @abc.abstractmethod
     def evaluate(self, ctx: EvalContext) -> list[Finding]:
         """The alert instances active at ctx.now (empty when all is well)."""
+
+
+class NotJudged(Exception):
+    """Raised by a rule that cannot judge in this context (the CLI has no job health): its alerts keep their state."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
-from alerts.rules.base import RuleBase
+from alerts.rules.base import NotJudged, RuleBase
 from alerts.rules.registry import RULES
 from spendscope.records import Finding
 
@@ -39,12 +39,18 @@ class SourceDownRule(RuleBase):
     jobs: list[str] = Field(default_factory=list, description="only these jobs (empty: every job but alerts)")
 
     def evaluate(self, ctx: EvalContext) -> list[Finding]:
+        if ctx.health is None:
+            raise NotJudged("source_down needs the daemon's job health")
         findings = []
-        for name, health in sorted((ctx.health or {}).items()):
+        for name, health in sorted(ctx.health.items()):
             # The alerts job reports its own rule errors; judging itself here would only echo them.
             if name == "alerts" or (self.jobs and name not in self.jobs):
                 continue
             if health.consecutive_failures < self.failures:
+                if health.last_success is None:
+                    # No success since the daemon (re)started and not yet N failures: an alert from before the
+                    # restart keeps firing until the job succeeds or fails N times again.
+                    findings.append(Finding(labels={"collector": name}, undecided=True))
                 continue
             since = health.last_success
             findings.append(Finding(

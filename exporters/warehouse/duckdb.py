@@ -27,7 +27,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from exporters.warehouse.delta_writer import replace_local
 from exporters.warehouse.duck_reader import LakeReader
 from exporters.warehouse.engine import Data, Key, Warehouse, as_batches, key_predicate, schema_of
-from exporters.warehouse.lake_check import check_table, set_aside
+from exporters.warehouse.lake_check import check_table, is_listed, set_aside
 from exporters.warehouse.readonly import check_read_only
 from exporters.warehouse.schema import TABLES
 from exporters.warehouse.sqltext import bind, to_duckdb
@@ -151,8 +151,13 @@ class DuckDbLake(Warehouse):
             return []  # object stores keep their own checksums; a damaged object is the store's to restore
         records: list[dict[str, Any]] = []
         for name in TABLES:
+            # Read every footer without the table's write lock (the 30 s writers must not wait for that), then
+            # under it check the bad ones again and set aside those still listed and still bad.
+            suspects = {b.path for b in check_table(self._path(name), name, deep)}
+            if not suspects:
+                continue
             with self._write_locks[name]:
-                bad = check_table(self._path(name), name, deep)
+                bad = check_table(self._path(name), name, deep, only=suspects)
                 if bad:
                     records += set_aside(self.root, bad, datetime.datetime.now(datetime.UTC))
         return records
@@ -165,13 +170,19 @@ class DuckDbLake(Warehouse):
             if not self._local or rel.startswith("..") or table not in TABLES:
                 continue
             with self._write_locks[table]:
-                bad = check_table(self._path(table), table, only={file})
+                try:
+                    # Deep: a damaged data page fails queries while its footer reads fine; one file is cheap.
+                    bad = check_table(self._path(table), table, deep=True, only={file})
+                except OSError:  # the machine's trouble (EMFILE, EIO, …), not the file's: leave it, fail the query
+                    return False
                 if not bad:
+                    if not is_listed(self._path(table), file):
+                        return True  # another process set it aside meanwhile: reading again will work
                     continue
                 try:
                     set_aside(self.root, bad, datetime.datetime.now(datetime.UTC))
-                except DeltaError as exc:  # another process set the same file aside first: read again
-                    log.warning("lake file set aside elsewhere table:%s file:%s (%s)", table, file, exc)
+                except (DeltaError, OSError) as exc:  # e.g. another process set the same file aside first
+                    log.warning("lake file not set aside table:%s file:%s (%s)", table, file, exc)
                 return True
         return False
 

@@ -13,12 +13,16 @@ recomputes what depended on its days and marks it repaired (the next daemon run,
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
+import fcntl
 import json
 import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -58,6 +62,10 @@ def check_file(full: str, rows: int | None, deep: bool = False) -> str | None:
             for i in range(pf.num_row_groups):
                 pf.read_row_group(i)
     except (OSError, pa.ArrowException) as exc:  # what pyarrow raises on damaged files
+        if getattr(exc, "errno", None) not in (None, errno.ENOENT):
+            # Too many open files, EIO, EACCES, a stale NFS handle: the machine's trouble, not proof the file
+            # is damaged. Setting it aside would take its rows out of the table; raise and let the caller fail.
+            raise
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'unreadable'}"
     return None
 
@@ -80,6 +88,13 @@ def check_table(table_root: str, table: str, deep: bool = False, only: set[str] 
     return bad
 
 
+def is_listed(table_root: str, rel: str) -> bool:
+    """Whether the table's current snapshot still lists the data file `rel`."""
+    if not DeltaTable.is_deltatable(table_root):
+        return False
+    return rel in pa.table(DeltaTable(table_root).get_add_actions(flatten=True)).column("path").to_pylist()
+
+
 def set_aside(lake_root: str, bad: list[BadFile], now: dt.datetime) -> list[dict[str, Any]]:
     """Move each bad file out of its table, commit removes for them, and log them; returns the log records."""
     records = []
@@ -97,7 +112,14 @@ def set_aside(lake_root: str, bad: list[BadFile], now: dt.datetime) -> list[dict
                 moved = ""
             records.append({**asdict(b), "day": b.day.isoformat() if b.day else None, "moved_to": moved,
                             "set_aside_at": now.isoformat(), "repaired": False})  # fmt: skip
-        _commit_removes(table_root, files)
+        try:
+            _commit_removes(table_root, files)
+        except Exception:
+            # Not committed: the table still lists them, so they go back (a later check tries again).
+            for r in records[-len(files) :]:
+                if r["moved_to"] and os.path.exists(r["moved_to"]):
+                    shutil.move(r["moved_to"], os.path.join(table_root, r["path"]))
+            raise
         for b in files:
             log.error("lake file set aside table:%s file:%s reason:%s", table, b.path, b.reason)
     append_log(lake_root, records)
@@ -120,34 +142,52 @@ def read_log(lake_root: str) -> list[dict[str, Any]]:
     path = os.path.join(lake_root, SET_ASIDE_DIR, LOG_FILE)
     if not os.path.exists(path):
         return []
+    out = []
     with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        for line in f:
+            try:
+                out.append(json.loads(line))
+            except ValueError:  # a torn last line (a crash mid-append): not a record
+                continue
+    return out
 
 
 def append_log(lake_root: str, records: list[dict[str, Any]]) -> None:
     if not records:
         return
-    os.makedirs(os.path.join(lake_root, SET_ASIDE_DIR), exist_ok=True)
-    with open(os.path.join(lake_root, SET_ASIDE_DIR, LOG_FILE), "a", encoding="utf-8") as f:
+    with _log_lock(lake_root), open(os.path.join(lake_root, SET_ASIDE_DIR, LOG_FILE), "a", encoding="utf-8") as f:
         for r in records:
             f.write(json.dumps(r, sort_keys=True) + "\n")
         f.flush()
         os.fsync(f.fileno())
 
 
+@contextlib.contextmanager
+def _log_lock(lake_root: str) -> Iterator[None]:
+    """One writer of the log at a time across processes (the daemon, the CLI and the dashboard all may)."""
+    os.makedirs(os.path.join(lake_root, SET_ASIDE_DIR), exist_ok=True)
+    fd = os.open(os.path.join(lake_root, SET_ASIDE_DIR, "log.lock"), os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def mark_repaired(lake_root: str, done: list[dict[str, Any]], now: dt.datetime) -> None:
     """Rewrite the log with `done` marked repaired (atomically: a temp file renamed over it)."""
     keys = {(r["table"], r["path"], r["set_aside_at"]) for r in done}
-    out = []
-    for r in read_log(lake_root):
-        if (r["table"], r["path"], r["set_aside_at"]) in keys:
-            r = {**r, "repaired": True, "repaired_at": now.isoformat()}
-        out.append(r)
-    path = os.path.join(lake_root, SET_ASIDE_DIR, LOG_FILE)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        for r in out:
-            f.write(json.dumps(r, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    with _log_lock(lake_root):  # a record appended meanwhile by another process is kept
+        out = []
+        for r in read_log(lake_root):
+            if (r["table"], r["path"], r["set_aside_at"]) in keys:
+                r = {**r, "repaired": True, "repaired_at": now.isoformat()}
+            out.append(r)
+        path = os.path.join(lake_root, SET_ASIDE_DIR, LOG_FILE)
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            for r in out:
+                f.write(json.dumps(r, sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)

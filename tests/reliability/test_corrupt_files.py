@@ -143,3 +143,25 @@ def test_a_repaired_export_day_forgets_its_watermarks_so_the_source_is_pulled_ag
     left = wh.query("SELECT source, `partition` FROM ingest_state ORDER BY source, `partition`").to_pylist()
     assert left == [{"source": "databricks:ws", "partition": "2026-11-20"},
                     {"source": "gcp_billing:proj.ds.gcp_billing_export_v1_X", "partition": "2026-11-21"}]  # fmt: skip
+
+
+def test_a_file_the_machine_cannot_read_is_not_called_damaged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """EMFILE, EIO, EACCES (fault-injected: pyarrow's open failing with that errno) are the machine's trouble, not
+    the file's: raised, never a reason to set a healthy file aside; a missing file is reported as such."""
+    import errno
+
+    import pyarrow.parquet as pq
+
+    from exporters.warehouse import lake_check
+
+    path = tmp_path / "part-0.parquet"
+    pq.write_table(pa.table({"a": [1]}), path)
+    assert lake_check.check_file(str(path), 1) is None
+
+    def too_many_open_files(_: object) -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(lake_check.pq, "read_metadata", too_many_open_files)
+    with pytest.raises(OSError, match="Too many open files"):
+        lake_check.check_file(str(path), 1)
+    assert lake_check.check_file(str(tmp_path / "gone.parquet"), None) == "file missing"
