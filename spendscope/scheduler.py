@@ -46,6 +46,7 @@ GPU_COLLECTORS = frozenset({"dcgm", "prometheus", "nvml", "nvidia-smi"})
 # First retry after ~1 s, then ~2, ~4 … (spendscope/retry.py), as long as it fits in the job's interval.
 RETRY_BASE_SECONDS = 1.0
 ONCE_RETRY_SECONDS = 60.0
+RETRY_SHARE = 0.9
 
 
 @dataclass
@@ -267,7 +268,8 @@ class Daemon:
         ends the waiting at once.
         """
         window = job.interval_minutes * 60 if self.retry_window_s is None else self.retry_window_s
-        deadline = started + min(window, job.interval_minutes * 60)
+        # 90 %: a last retry ending right at the next fire time would make apscheduler skip that run.
+        deadline = started + min(window, RETRY_SHARE * job.interval_minutes * 60)
         attempt = 0
         while True:
             tried = time.monotonic()
