@@ -14,6 +14,8 @@ import sys
 
 import httpx
 
+from spendscope.tls import ssl_error
+
 MAX_BACKOFF_SECONDS = 60.0
 # What a server answers when it is overloaded or restarting, and a request may succeed a little later.
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -32,8 +34,10 @@ def retryable_status(status: int) -> bool:
 
 def retryable_exception(exc: BaseException) -> bool:
     """Failures worth another try, from any client we use: transport errors, timeouts, 429 and 5xx answers."""
-    if _certificate_refused(exc):
-        return False  # a certificate the client refuses stays refused until someone sets ca_file
+    if isinstance(ssl_error(exc), ssl.SSLCertVerificationError):
+        # A certificate the client refuses stays refused until someone sets ca_file; other TLS errors (an EOF
+        # from a restarting server or load balancer) are transport errors like any other.
+        return False
     if isinstance(exc, httpx.TransportError):
         return not isinstance(exc, httpx.UnsupportedProtocol)  # a bad URL stays bad
     if isinstance(exc, (ConnectionError, TimeoutError)):
@@ -52,19 +56,3 @@ def retryable_exception(exc: BaseException) -> bool:
         return True
     code = getattr(exc, "code", None)  # google.api_core's GoogleAPICallError: the HTTP status
     return isinstance(code, int) and not isinstance(code, bool) and retryable_status(code)
-
-
-def _certificate_refused(exc: BaseException) -> bool:
-    """Whether a certificate verification failure is behind `exc` (along its causes); other TLS errors — an
-    EOF from a restarting server or load balancer — are transport errors like any other."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        e = todo.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, ssl.SSLCertVerificationError):
-            return True
-        todo += [e.__cause__, e.__context__, *(a for a in e.args if isinstance(a, BaseException))]
-    return False

@@ -34,8 +34,8 @@ def checked_ca_file(ca_file: str | None, key: str) -> str | None:
     return ca_file
 
 
-def tls_failure(exc: BaseException) -> str | None:
-    """The TLS failure behind a client error (searched along its causes), said plainly; None when there is none."""
+def ssl_error(exc: BaseException) -> ssl.SSLError | None:
+    """The first ssl.SSLError behind a client error, searched along its causes; None when there is none."""
     seen: set[int] = set()
     todo: list[object] = [exc]
     while todo:
@@ -43,13 +43,19 @@ def tls_failure(exc: BaseException) -> str | None:
         if not isinstance(e, BaseException) or id(e) in seen:
             continue
         seen.add(id(e))
-        if isinstance(e, ssl.SSLCertVerificationError):
-            return (
-                f"TLS certificate verification failed ({e.verify_message or e.reason}); "
-                "set ca_file to the PEM bundle of the CA that signed the server's certificate"
-            )
         if isinstance(e, ssl.SSLError):
-            return f"TLS handshake failed ({e.reason or e})"
+            return e
         # httpx chains its causes; urllib3's MaxRetryError keeps the error in `reason`, its SSLError in args.
         todo += [e.__cause__, e.__context__, getattr(e, "reason", None), *e.args]
     return None
+
+
+def tls_failure(exc: BaseException) -> str | None:
+    """The TLS failure behind a client error, said plainly; None when there is none."""
+    e = ssl_error(exc)
+    if isinstance(e, ssl.SSLCertVerificationError):
+        return (
+            f"TLS certificate verification failed ({e.verify_message or e.reason}); "
+            "set ca_file to the PEM bundle of the CA that signed the server's certificate"
+        )
+    return None if e is None else f"TLS handshake failed ({e.reason or e})"
