@@ -10,7 +10,6 @@ grouping and repeats of its receivers are Alertmanager's own. An https URL's cer
 from __future__ import annotations
 
 import logging
-import ssl
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -19,9 +18,9 @@ import httpx
 from alerts.routing.base import Notifier, safe_url
 from alerts.routing.config import AlertmanagerNotifier
 from alerts.routing.format import alert_url, rfc3339, summary
-from spendscope.errors import ConfigError, SourceError
+from spendscope.errors import SourceError
 from spendscope.records import AlertState, Notification
-from spendscope.tls import httpx_verify, tls_failure
+from spendscope.tls import tls_failure
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +62,9 @@ class AlertmanagerSender(Notifier):
         """POST every alert of the batch in one request (200 with an empty body on success)."""
         body = [postable_alert(n.alert, self.external_url, n.text) for n in notifications]
         if self._client is None:
+            verify = self.tls_verify(self.config.ca_file)
             self._client = httpx.Client(
-                timeout=self.config.timeout_seconds, headers={"User-Agent": "spendscope"}, verify=self._verify()
+                timeout=self.config.timeout_seconds, headers={"User-Agent": "spendscope"}, verify=verify
             )
         where = safe_url(self.endpoint)
         try:
@@ -78,12 +78,6 @@ class AlertmanagerSender(Notifier):
                 f"{self.name}: POST {where}/api/v2/alerts: HTTP {resp.status_code} {resp.text.strip()[:200]}"
             )
         log.debug("notifier:%s alerts:%s", self.name, len(body))
-
-    def _verify(self) -> ssl.SSLContext | bool:
-        try:
-            return httpx_verify(self.config.ca_file, f"alerts.notifiers.{self.name}.ca_file")
-        except ConfigError as exc:
-            raise SourceError(str(exc)) from None
 
     def close(self) -> None:
         if self._client is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import os
+import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -13,6 +14,7 @@ from alerts.routing.config import NotifierBase
 from spendscope.errors import ConfigError, SourceError
 from spendscope.records import AlertState, Notification, NotificationKind
 from spendscope.secrets import read_secret
+from spendscope.tls import httpx_verify
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,13 @@ class Notifier(abc.ABC):
     def close(self) -> None:
         """Release connections (a no-op unless a notifier keeps a client)."""
         return None
+
+    def tls_verify(self, ca_file: str | None) -> ssl.SSLContext | bool:
+        """httpx's `verify=` for the notifier's `ca_file` (spendscope/tls.py); an unreadable bundle: SourceError."""
+        try:
+            return httpx_verify(ca_file, f"alerts.notifiers.{self.name}.ca_file")
+        except ConfigError as exc:
+            raise SourceError(str(exc)) from None
 
     def secret(self, field: str, env_name: str | None) -> str | None:
         """The value of the env var named by config field `field` (or its `_FILE`); None when none is configured."""

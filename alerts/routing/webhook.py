@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import json
 import logging
-import ssl
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -38,9 +37,9 @@ import httpx
 from alerts.routing.base import Notifier, safe_url
 from alerts.routing.config import WebhookNotifier
 from alerts.routing.format import alert_url, rfc3339
-from spendscope.errors import ConfigError, SourceError
+from spendscope.errors import SourceError
 from spendscope.records import Notification, State
-from spendscope.tls import httpx_verify, tls_failure
+from spendscope.tls import tls_failure
 
 log = logging.getLogger(__name__)
 REPLAY_TOLERANCE_SECONDS = 300
@@ -120,7 +119,7 @@ class WebhookSender(Notifier):
             headers[cfg.timestamp_header] = timestamp
             headers[cfg.signature_header] = sign(secret, timestamp, body)
         if self._client is None:
-            self._client = httpx.Client(timeout=cfg.timeout_seconds, verify=self._verify())
+            self._client = httpx.Client(timeout=cfg.timeout_seconds, verify=self.tls_verify(self.config.ca_file))
         where = safe_url(cfg.url)
         try:
             resp = self._client.post(cfg.url, content=body, headers=headers)
@@ -129,12 +128,6 @@ class WebhookSender(Notifier):
         if resp.status_code // 100 != 2:
             raise SourceError(f"{self.name}: POST {where}: HTTP {resp.status_code}")
         log.debug("notifier:%s alerts:%s", self.name, len(notifications))
-
-    def _verify(self) -> ssl.SSLContext | bool:
-        try:
-            return httpx_verify(self.config.ca_file, f"alerts.notifiers.{self.name}.ca_file")
-        except ConfigError as exc:
-            raise SourceError(str(exc)) from None
 
     def close(self) -> None:
         if self._client is not None:
