@@ -21,8 +21,7 @@ from typing import Any
 
 from google.cloud import bigquery
 
-from exporters.warehouse.sqltext import bind, parameter_names, strip_comments
-from spendscope.errors import QueryError
+from exporters.warehouse.sqltext import bind, check_utf8, parameter_names, strip_comments
 
 Param = bigquery.ScalarQueryParameter | bigquery.ArrayQueryParameter
 
@@ -41,10 +40,7 @@ def _scalar_type(value: Any) -> str:
     if isinstance(value, dt.date):
         return "DATE"
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:  # a command-line argument that was not valid UTF-8 (surrogate escapes)
-            raise QueryError("a query parameter is not valid UTF-8 text") from None
+        check_utf8(value)
         return "STRING"
     raise TypeError(f"unsupported parameter type {type(value).__name__}")
 

@@ -59,11 +59,16 @@ def literal(value: Any) -> str:
 _CONTROL = re.compile(r"([\x00-\x1f\x7f]+)")
 
 
-def _string_literal(value: str) -> str:
+def check_utf8(value: str) -> None:
+    """QueryError unless `value` is UTF-8 text (a command-line argument may hold surrogate escapes)."""
     try:
         value.encode("utf-8")
-    except UnicodeEncodeError:  # e.g. a command-line argument that was not valid UTF-8 (surrogate escapes)
+    except UnicodeEncodeError:
         raise QueryError("a query parameter is not valid UTF-8 text") from None
+
+
+def _string_literal(value: str) -> str:
+    check_utf8(value)
     parts = []
     for i, piece in enumerate(_CONTROL.split(value)):
         if i % 2:
