@@ -6,9 +6,15 @@ marker for the bad one.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pyarrow as pa
+
+# The times every parser accepts: what Python's datetime holds, a day inside each end, so an hour later or a
+# reporting zone's day stays valid. A time outside (year 0, year 10000+: a damaged file) is a bad row.
+FIRST_TIME = dt.datetime(1, 1, 2, tzinfo=dt.UTC)
+LAST_TIME = dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
 
 
 class _Unreadable:

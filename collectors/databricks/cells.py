@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from collectors.common.pyvalues import FIRST_TIME, LAST_TIME
+
 UTC = dt.UTC
 _NULLS = frozenset({"", "null", "none", "nan", "\\n"})
-# What Python's datetime holds, a day inside each end so an hour later or a reporting zone's day stays valid.
-_FIRST, _LAST = dt.datetime(1, 1, 2, tzinfo=UTC), dt.datetime(9999, 12, 30, tzinfo=UTC)
 # A top-level ", " followed by "key -> " starts the next entry of a Spark map string.
 _SPARK_ENTRY = re.compile(r",\s*(?=[^,]*?\s->\s)")
 
@@ -56,7 +56,7 @@ def timestamp(v: Any, name: str) -> dt.datetime | None:
     except (ValueError, OverflowError, OSError):
         # OverflowError/OSError: epoch seconds or a UTC offset past year 1..9999 (1e20, '0001-01-01T00:00+05:00').
         raise CellError(f"{name}: not a timestamp: {str(v).strip()[:40]!r}") from None
-    if not _FIRST <= out <= _LAST:
+    if not FIRST_TIME <= out <= LAST_TIME:
         raise CellError(f"{name}: out of range (years 1 to 9999): {out.isoformat()}")
     return out
 

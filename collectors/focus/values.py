@@ -6,14 +6,13 @@ redone value by value to find the culprits, so a single bad cell costs one slow 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from collectors.common.pyvalues import UNREADABLE, py_values
+from collectors.common.pyvalues import FIRST_TIME, LAST_TIME, UNREADABLE, py_values
 from exporters.warehouse.schema.types import TS
 
 Errors = list[tuple[int, Any]]
@@ -21,10 +20,7 @@ Errors = list[tuple[int, Any]]
 # Plain decimal text: what FOCUS CSVs hold. Rejects "nan", "inf" and thousands separators on purpose.
 _DECIMAL = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _ZONE = r"(Z|[+-]\d{2}(:?\d{2})?)$"
-# What Python's datetime holds, a day inside each end (a reporting zone's day must stay a date): a time
-# outside it (year 0, year 10000+: a damaged file) cannot be read back, so it is an error, not a row.
-_FIRST = pa.scalar(dt.datetime(1, 1, 2, tzinfo=dt.UTC), TS)
-_LAST = pa.scalar(dt.datetime(9999, 12, 30, tzinfo=dt.UTC), TS)
+_FIRST, _LAST = pa.scalar(FIRST_TIME, TS), pa.scalar(LAST_TIME, TS)
 
 
 def _text(arr: pa.Array) -> tuple[pa.Array, Errors]:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from collectors.base import Quarantined
-from collectors.common.pyvalues import UNREADABLE, py_values
+from collectors.common.pyvalues import FIRST_TIME, LAST_TIME, UNREADABLE, py_values
 from collectors.gcp_billing.coerce import CoerceError, coerce
 from collectors.gcp_billing.columns import (
     EXPORT_FIELDS,
@@ -38,9 +38,6 @@ _CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 _CHECKED = ("billing_account_id", "cost", "usage_start_time", "usage_end_time")
 # A zone-less timestamp text ('2026-11-20 03:00:00'): BigQuery TIMESTAMPs are UTC, so mark it Z.
 _NAIVE_TS = r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)$"
-# What Python's datetime holds, a day inside each end so a reporting zone's day stays a date: a time or
-# day outside (year 0, year 10000+: a damaged file) cannot be read back, so its row is quarantined.
-_FIRST, _LAST = dt.datetime(1, 1, 2, tzinfo=dt.UTC), dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
 _TIMES = ("usage_start_time", "usage_end_time", "export_time")
 
 
@@ -148,9 +145,9 @@ def _out_of_range(cols: Mapping[str, pa.ChunkedArray], day: pa.ChunkedArray) -> 
     """{row: reason} for times and days outside what Python's datetime holds (they cannot be read back)."""
     found: dict[int, str] = {}
     checks: list[tuple[str, pa.ChunkedArray, dt.date, dt.date]] = [
-        (name, cols[name], _FIRST, _LAST) for name in _TIMES if name in cols
+        (name, cols[name], FIRST_TIME, LAST_TIME) for name in _TIMES if name in cols
     ]
-    checks.append(("_day", day, _FIRST.date(), _LAST.date()))
+    checks.append(("_day", day, FIRST_TIME.date(), LAST_TIME.date()))
     for name, col, first, last in checks:
         outside = pc.or_(pc.less(col, pa.scalar(first, col.type)), pc.greater(col, pa.scalar(last, col.type)))
         for i in pc.indices_nonzero(pc.fill_null(outside, False)).to_pylist():
