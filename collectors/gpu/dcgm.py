@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -80,8 +81,12 @@ class DcgmCollector(Collector):
         return cls(settings.collectors.dcgm)
 
     def _fetch_all(self, targets: Sequence[str], timeout: float, concurrency: int) -> list[Scrape]:
-        verify = httpx_verify(self.config.ca_file, "collectors.dcgm.ca_file")
-        return fetch_all(targets, timeout, concurrency, verify=verify)
+        return fetch_all(targets, timeout, concurrency, verify=self._verify)
+
+    @functools.cached_property
+    def _verify(self) -> ssl.SSLContext | bool:
+        # Once per collector, not every 30 s: with a ca_file it loads and parses a PEM bundle.
+        return httpx_verify(self.config.ca_file, "collectors.dcgm.ca_file")
 
     def _targets(self, ctx: RunContext) -> list[str]:
         targets = list(dict.fromkeys(ctx.options.get("targets") or self.config.targets))

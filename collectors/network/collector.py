@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import functools
 import logging
 import socket
+import ssl
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -170,8 +172,7 @@ class NetworkCollector(Collector):
     def _scrape(self, targets: list[str], ts: dt.datetime, errors: dict[str, str]) -> list[Sample]:
         cfg = self.config
         out: list[Sample] = []
-        verify = httpx_verify(cfg.ca_file, "collectors.network.ca_file")  # https node_exporters: ca_file or public CAs
-        for scrape in fetch_all(targets, cfg.timeout_seconds, cfg.concurrency, self.http_client, verify):
+        for scrape in fetch_all(targets, cfg.timeout_seconds, cfg.concurrency, self.http_client, self._verify):
             if scrape.text is None:
                 errors[scrape.target] = scrape.error or "no body"
                 if scrape.retryable:
@@ -181,6 +182,11 @@ class NetworkCollector(Collector):
             self._report_skipped(scrape.target, parsed)
             out += samples_from_scrape(parsed, scrape.target, ts, cfg.link_speed_gbps)
         return out
+
+    @functools.cached_property
+    def _verify(self) -> ssl.SSLContext | bool:
+        # https node_exporters: ca_file or the public CAs; loaded once per collector, not every 30 s.
+        return httpx_verify(self.config.ca_file, "collectors.network.ca_file")
 
     def _report_skipped(self, target: str, parsed: NodeScrape) -> None:
         # Warn when the count of bad lines changes, not every 30 s for the same broken exporter.
