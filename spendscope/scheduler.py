@@ -235,7 +235,7 @@ class Daemon:
         try:
             rows = self._with_retries(job, started)
         except Exception as exc:  # every failure is contained here; the message says what failed
-            error = redact(f"{type(exc).__name__}: {exc}")  # it reaches alerts, notifications and /metrics
+            error = _error_text(exc)
             # The same failure again (a GPU-less host, an exporter that stays down) is logged once, not
             # every 30 s; the health counters and spendscope_collector_up still say it is down.
             repeated = before == (False, error)
@@ -285,7 +285,7 @@ class Daemon:
                 attempt += 1
                 job.health.retries += 1
                 # Down while it retries: /metrics and the rules see it now, not an interval later.
-                job.health.up, job.health.last_error = False, redact(f"{type(exc).__name__}: {exc}")
+                job.health.up, job.health.last_error = False, _error_text(exc)
                 log.warning("job:%s status:retrying attempt:%s in:%.1fs error:%s", job.name, attempt, delay, exc)
                 if self.stopping.wait(delay):
                     raise
@@ -369,6 +369,12 @@ class Daemon:
 
 class AlertRuleError(SpendscopeError):
     """One or more alert rules raised during an evaluation (the others were evaluated and recorded)."""
+
+
+def _error_text(exc: Exception) -> str:
+    """A job's error as health records it: one text for a retry and the final failure (run_job compares them),
+    secrets blanked (it reaches alerts, notifications and /metrics)."""
+    return redact(f"{type(exc).__name__}: {exc}")
 
 
 def _expected(exc: Exception) -> bool:

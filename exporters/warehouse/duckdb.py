@@ -220,7 +220,7 @@ class DuckDbLake(Warehouse):
                 # next lake check) and answer from the rest, once.
                 if attempt < _SET_ASIDE_PER_QUERY and self._set_aside_named(str(exc)):
                     continue
-                raise QueryError(f"query failed: {str(exc).splitlines()[0]}") from None
+                raise _query_failed(exc) from None
         raise AssertionError("unreachable")
 
     def read_only_query(self, sql: str) -> pa.Table:
@@ -234,7 +234,7 @@ class DuckDbLake(Warehouse):
                     raise QueryError("spendscope query is read-only: DuckDB does not read this as one SELECT")
                 return con.execute(text).fetch_arrow_table()
             except duckdb.Error as exc:
-                raise QueryError(f"query failed: {str(exc).splitlines()[0]}") from None
+                raise _query_failed(exc) from None
 
 
 def _replace_remote(
@@ -269,6 +269,10 @@ def _retrying(write: Callable[[], T], table: str) -> T:
         except (OSError, DeltaError) as exc:
             raise _storage_full(table, exc) or exc from None
     raise AssertionError("unreachable")
+
+
+def _query_failed(exc: duckdb.Error) -> QueryError:
+    return QueryError(f"query failed: {str(exc).splitlines()[0]}")
 
 
 def _storage_full(table: str, exc: BaseException) -> StorageFullError | None:

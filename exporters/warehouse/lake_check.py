@@ -24,7 +24,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TextIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -72,9 +72,9 @@ def check_file(full: str, rows: int | None, deep: bool = False) -> str | None:
 
 def check_table(table_root: str, table: str, deep: bool = False, only: set[str] | None = None) -> list[BadFile]:
     """Every active file of the table at `table_root` that cannot be read (`only`: just these relative paths)."""
-    if not DeltaTable.is_deltatable(table_root):
+    actions = _active_files(table_root)
+    if actions is None:
         return []
-    actions = pa.table(DeltaTable(table_root).get_add_actions(flatten=True))
     days = actions.column("partition._day").to_pylist() if "partition._day" in actions.schema.names else None
     bad = []
     for i, (rel, size, rows) in enumerate(
@@ -90,9 +90,15 @@ def check_table(table_root: str, table: str, deep: bool = False, only: set[str] 
 
 def is_listed(table_root: str, rel: str) -> bool:
     """Whether the table's current snapshot still lists the data file `rel`."""
+    actions = _active_files(table_root)
+    return actions is not None and rel in actions.column("path").to_pylist()
+
+
+def _active_files(table_root: str) -> pa.Table | None:
+    """The add actions (path, size, row count, partition) of the table's current snapshot; None: no table."""
     if not DeltaTable.is_deltatable(table_root):
-        return False
-    return rel in pa.table(DeltaTable(table_root).get_add_actions(flatten=True)).column("path").to_pylist()
+        return None
+    return pa.table(DeltaTable(table_root).get_add_actions(flatten=True))
 
 
 def set_aside(lake_root: str, bad: list[BadFile], now: dt.datetime) -> list[dict[str, Any]]:
@@ -156,10 +162,15 @@ def append_log(lake_root: str, records: list[dict[str, Any]]) -> None:
     if not records:
         return
     with _log_lock(lake_root), open(os.path.join(lake_root, SET_ASIDE_DIR, LOG_FILE), "a", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps(r, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+        _write_records(f, records)
+
+
+def _write_records(f: TextIO, records: list[dict[str, Any]]) -> None:
+    """One JSON object per line, on disk (fsync) before the caller goes on."""
+    for r in records:
+        f.write(json.dumps(r, sort_keys=True) + "\n")
+    f.flush()
+    os.fsync(f.fileno())
 
 
 @contextlib.contextmanager
@@ -186,8 +197,5 @@ def mark_repaired(lake_root: str, done: list[dict[str, Any]], now: dt.datetime) 
         path = os.path.join(lake_root, SET_ASIDE_DIR, LOG_FILE)
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
-            for r in out:
-                f.write(json.dumps(r, sort_keys=True) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+            _write_records(f, out)
         os.replace(tmp, path)
