@@ -71,15 +71,23 @@ class Notifier(abc.ABC):
 
     def secret(self, field: str, env_name: str | None) -> str | None:
         """The value of the env var named by config field `field` (or its `_FILE`); None when none is configured."""
-        if env_name is None:
-            return None
-        try:
-            value = read_secret(env_name, self.environ)
-        except ConfigError as exc:
-            raise SourceError(f"{self.name}: {exc}") from None
-        if not value:
-            raise SourceError(f"{self.name}: the variable {env_name} ({field}) is not set in the environment")
-        return value
+        return configured_secret(self.name, field, env_name, self.environ)
+
+
+def configured_secret(
+    label: str, field: str, env_name: str | None, environ: Mapping[str, str], *, remember: bool = True
+) -> str | None:
+    """$env_name (or its `_FILE`) for config field `field`; None when no variable is named; SourceError naming
+    `label` when it is named but unset or unreadable. `remember=False` for values that are not secret (a user)."""
+    if env_name is None:
+        return None
+    try:
+        value = read_secret(env_name, environ, remember=remember)
+    except ConfigError as exc:
+        raise SourceError(f"{label}: {exc}") from None
+    if not value:
+        raise SourceError(f"{label}: the variable {env_name} ({field}) is not set in the environment")
+    return value
 
 
 def safe_url(url: str) -> str:

@@ -17,12 +17,11 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
 
-from alerts.routing.base import Notifier
+from alerts.routing.base import Notifier, configured_secret
 from alerts.routing.config import EmailNotifier
 from alerts.routing.format import alert_url, ordered, subject
-from spendscope.errors import ConfigError, SourceError
+from spendscope.errors import SourceError
 from spendscope.records import AlertState, Notification
-from spendscope.secrets import read_secret
 
 log = logging.getLogger(__name__)
 
@@ -66,22 +65,11 @@ class SmtpServer(Protocol):
     def timeout_seconds(self) -> float: ...
 
 
-def _env_secret(label: str, field: str, env_name: str | None, environ: Mapping[str, str]) -> str | None:
-    if env_name is None:
-        return None
-    try:
-        value = read_secret(env_name, environ, remember=field != "username_env")  # a user name is not redacted
-    except ConfigError as exc:
-        raise SourceError(f"{label}: {exc}") from None
-    if not value:
-        raise SourceError(f"{label}: the variable {env_name} ({field}) is not set in the environment")
-    return value
-
-
 def smtp_credentials(server: SmtpServer, label: str, environ: Mapping[str, str]) -> tuple[str | None, str | None]:
     """(user, password) from the variables the config names; (None, None) without `username_env`."""
-    user = _env_secret(label, "username_env", server.username_env, environ)
-    password = _env_secret(label, "password_env", server.password_env, environ) if user is not None else None
+    # A user name is read the same way but is not a secret: it is not redacted from messages.
+    user = configured_secret(label, "username_env", server.username_env, environ, remember=False)
+    password = configured_secret(label, "password_env", server.password_env, environ) if user is not None else None
     return user, password
 
 
