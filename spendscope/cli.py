@@ -18,6 +18,7 @@ import click
 from spendscope import config as config_mod
 from spendscope import logs
 from spendscope.errors import ConfigError, QueryError, SpendscopeError
+from spendscope.memory import use_pool
 from spendscope.secrets import redact
 
 log = logging.getLogger("spendscope.cli")
@@ -375,6 +376,8 @@ def run(ctx: click.Context, once: bool) -> None:
     """The daemon: every enabled collector on its interval, then derived tables; stops on SIGTERM/SIGINT."""
     from spendscope.scheduler import Daemon
 
+    if not once:
+        use_pool("daemon")  # long-running: the allocator that gives memory back between jobs
     daemon = Daemon(_settings(ctx), _warehouse(ctx))
     if once:
         failed = daemon.run_all_once()
@@ -406,6 +409,7 @@ _register_command_groups()
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point."""
+    use_pool("batch")  # `run`, the daemon, switches to its own (spendscope/memory.py)
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="spendscope", standalone_mode=True)
     except ConfigError as exc:  # raised while click resolves options, before Group.invoke

@@ -250,7 +250,10 @@ class Daemon:
             return False
         finally:
             job.health.last_duration_s = time.monotonic() - started
-            release_unused()  # what the job freed goes back to the OS: RSS stays flat (spendscope/memory.py)
+            # What the job's reads and writes freed goes back to the OS, so RSS does not keep the high-water mark
+            # of every job and window size it has seen (spendscope/memory.py, DuckDbLake.release_memory).
+            self.warehouse.release_memory()
+            release_unused()
         if before[0] is False:
             log.warning("job:%s status:recovered after:%s failure(s)", name, job.health.consecutive_failures)
         job.health.up = True

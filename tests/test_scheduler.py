@@ -61,6 +61,27 @@ def test_a_failing_job_is_marked_down_and_the_others_run(settings: Settings, lak
     assert lake.query("SELECT COUNT(*) AS n FROM ingest_state WHERE source = 'working'").column("n")[0].as_py() == 1
 
 
+class CountingLake(DuckDbLake):
+    """The real lake, counting the daemon's release_memory calls."""
+
+    released = 0
+
+    def release_memory(self) -> None:
+        self.released += 1
+        super().release_memory()
+
+
+def test_every_job_failed_or_not_gives_the_readers_memory_back(settings: Settings, tmp_path: Path) -> None:
+    lake = CountingLake(tmp_path / "lake")
+    daemon = Daemon(settings, lake, collectors=[Broken(), Working()])
+    for job, ok in (("working", True), ("broken", False)):
+        lake.query("SELECT 1")  # as a job's reads would: the reader's database is open
+        assert lake._reader._db is not None
+        assert daemon.run_job(job) is ok
+        assert lake._reader._db is None, f"{job}: no database left open after the job"
+    assert lake.released == 2
+
+
 def test_scheduled_jobs_keep_running_after_a_failure(settings: Settings, lake: DuckDbLake) -> None:
     Working.runs = 0
     daemon = Daemon(settings, lake, collectors=[Broken(), Working()])

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 Platform = Literal["gce", "gke", "databricks", "unknown"]
 MINUTE = dt.timedelta(minutes=1)
+_COLUMNS = ["series", "host", "w", "busy", "t0", "t1"]  # of td.gpu_rows: what the rule reads
 
 
 @RULES.register("idle")
@@ -78,7 +79,9 @@ class IdleRule(RuleBase):
 
     def evaluate(self, ctx: EvalContext) -> list[Finding]:
         longest = max([self.window, *self.windows.values()])
-        rows = td.gpu_rows(ctx, td.hours_for(longest + self.stale_after))
+        # Only the columns used below before any copy: the filter and the window join copy what they are given,
+        # and on an hour of 1,536 GPUs' minutes all 16 columns made this rule's peak ~100 MB.
+        rows = td.gpu_rows(ctx, td.hours_for(longest + self.stale_after)).select(_COLUMNS)
         rows = rows.filter(pc.is_valid(rows["busy"]))
         if rows.num_rows == 0:
             return []

@@ -100,6 +100,8 @@ class ThresholdRule(RuleBase):
         m = CATALOG[self.metric]
         hours = td.hours_for(self.duration + self.slack)
         rows = td.gpu_rows(ctx, hours) if m.source == "gpu" else td.net_rows(ctx, hours)
+        keys = _GPU_KEYS if m.source == "gpu" else _NET_KEYS
+        rows = rows.select([*keys, m.column, "t0", "t1"])  # what is used, before the copies below (idle.py)
         rows = rows.filter(pc.is_valid(rows[m.column]))
         if rows.num_rows == 0:
             return []

@@ -43,12 +43,21 @@ _READ_ROWS = 65_536
 
 
 def replace_local(
-    path: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch], keys: Sequence[Key], partition: str = "_day"
+    path: str,
+    schema: pa.Schema,
+    batches: Iterable[pa.RecordBatch],
+    keys: Sequence[Key],
+    partition: str = "_day",
+    *,
+    plain_floats: bool = False,
 ) -> int:
-    """Replace the rows of the Delta table at local `path` matching any of `keys` with `batches`; rows written."""
+    """Replace the rows of the Delta table at local `path` matching any of `keys` with `batches`; rows written.
+
+    `plain_floats`: the table's float columns are written without dictionaries (TableSpec.plain_floats).
+    """
     matcher = KeyMatcher(keys, schema, partition)
     _check_layout(path, schema, partition)
-    sink = DayPartitionWriter(path, schema, partition)
+    sink = DayPartitionWriter(path, schema, partition, plain_floats=plain_floats)
     try:
         for batch in batches:
             if keys and not pc.all(matcher.mask(batch)).as_py():
@@ -58,7 +67,7 @@ def replace_local(
     except BaseException:
         sink.abort()
         raise
-    _commit(path, schema, added, matcher if keys else None, partition)
+    _commit(path, schema, added, matcher if keys else None, partition, plain_floats)
     return sink.rows
 
 
@@ -77,7 +86,14 @@ def _check_layout(path: str, schema: pa.Schema, partition: str) -> None:
         )
 
 
-def _commit(path: str, schema: pa.Schema, added: list[WrittenFile], matcher: KeyMatcher | None, partition: str) -> None:
+def _commit(
+    path: str,
+    schema: pa.Schema,
+    added: list[WrittenFile],
+    matcher: KeyMatcher | None,
+    partition: str,
+    plain_floats: bool = False,
+) -> None:
     adds = [_add_action(f, partition) for f in added]
     for attempt in range(_REBASES):
         if not DeltaTable.is_deltatable(path):
@@ -93,7 +109,7 @@ def _commit(path: str, schema: pa.Schema, added: list[WrittenFile], matcher: Key
             if adds:  # a blind append conflicts with nothing; delta-rs retries it on its own
                 table.create_write_transaction([*adds], mode="append", schema=schema, partition_by=[partition])
             return
-        removes, kept = _plan_removes(table, path, schema, matcher, partition)
+        removes, kept = _plan_removes(table, path, schema, matcher, partition, plain_floats)
         actions: list[AddAction | RemoveAction] = [*adds, *removes, *(_add_action(f, partition) for f in kept)]
         if not actions:
             return
@@ -118,14 +134,14 @@ def _commit(path: str, schema: pa.Schema, added: list[WrittenFile], matcher: Key
 
 
 def _plan_removes(
-    table: DeltaTable, path: str, schema: pa.Schema, matcher: KeyMatcher, partition: str
+    table: DeltaTable, path: str, schema: pa.Schema, matcher: KeyMatcher, partition: str, plain_floats: bool = False
 ) -> tuple[list[RemoveAction], list[WrittenFile]]:
     """Removes for every file the keys touch, and new files holding those files' rows no key matches."""
     files = pa.table(table.get_add_actions(flatten=True))
     days = matcher.days
     now = int(time.time() * 1000)
     removes: list[RemoveAction] = []
-    sink = DayPartitionWriter(path, schema, partition)
+    sink = DayPartitionWriter(path, schema, partition, plain_floats=plain_floats)
     try:
         for rel, size, day in zip(
             files.column("path").to_pylist(),

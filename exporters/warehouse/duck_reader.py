@@ -34,7 +34,7 @@ ALLOCATOR_FLUSH = os.environ.get("SPENDSCOPE_DUCKDB_ALLOCATOR_FLUSH", "16MB")
 # lists and queried all day (the daemon: a commit every 30 s) — bench/daemon_soak.py measured +25 MB per
 # gpu-rollup, to 443 MB in 30 minutes; a database replaced often stays flat. So the reader retires its
 # database after this many queries and opens a fresh one (about 80 ms); a retired one is closed when the
-# last query still running on it ends.
+# last query still running on it ends. The daemon also retires it after every job (DuckDbLake.release_memory).
 RECYCLE_AFTER = int(os.environ.get("SPENDSCOPE_DUCKDB_RECYCLE_AFTER", "50"))
 
 

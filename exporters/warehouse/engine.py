@@ -87,6 +87,9 @@ class Warehouse(abc.ABC):
         """Set aside unreadable data files (lake_check.py); returns their records. Managed storage: nothing."""
         return []
 
+    def release_memory(self) -> None:  # noqa: B027 - optional hook
+        """Drop what is held for reads between uses (the daemon calls it after every job); the next read reopens."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 

@@ -67,6 +67,7 @@ class DayPartitionWriter:
         buffer_bytes: int = BUFFER_BYTES,
         max_file_bytes: int = MAX_FILE_BYTES,
         max_open_files: int = MAX_OPEN_FILES,
+        plain_floats: bool = False,
     ) -> None:
         self.root = root
         self.partition = partition
@@ -75,6 +76,7 @@ class DayPartitionWriter:
         self._max_file_bytes = max_file_bytes
         self._max_open_files = max_open_files
         self._stats = _statistics(self._file_schema)
+        self._dictionary = _dictionary(self._file_schema, plain_floats)
         self._prefix = uuid.uuid4().hex
         self._seq = 0
         self._sorting: list[Future[_Sorted]] = []
@@ -97,8 +99,8 @@ class DayPartitionWriter:
         self._queued_bytes += batch.nbytes
         if self._queued_bytes >= self._buffer_bytes:
             self._hand_over()
-            # The queue's batches were allocated on the pool's threads and are freed here; mimalloc keeps such
-            # pages per thread until asked, which let a 5M-row ingest peak anywhere from 1.2 to 1.5 GB. Only
+            # The queue's batches were allocated on the pool's threads and are freed here; Arrow's allocators keep
+            # such pages per thread until asked, which let a 5M-row ingest peak anywhere from 1.2 to 1.5 GB. Only
             # after a full buffer: small writes (most of them) would pay malloc_trim for nothing.
             release_unused()
 
@@ -183,6 +185,7 @@ class DayPartitionWriter:
             self._file_schema,
             compression="snappy",
             write_statistics=self._stats,
+            use_dictionary=self._dictionary,
         )
         f = _OpenFile(writer, path)
         with self._lock:
@@ -219,7 +222,39 @@ def _statistics(schema: pa.Schema) -> list[str]:
     """The columns to keep min/max statistics for: top-level scalar columns only.
 
     Struct and list leaves of unsorted rows prune no row group, and their statistics (string min/max above all)
-    cost ~13 % of the writer's CPU on GCP export rows (bench/ingest.py). Dictionary encoding stays on for every
-    column: costs are nearly all distinct, but gpu_minutes' hours, indexes and ratios repeat (2.2× larger without).
+    cost ~13 % of the writer's CPU on GCP export rows (bench/ingest.py).
     """
     return [f.name for f in schema if not pa.types.is_nested(f.type)]
+
+
+def _dictionary(schema: pa.Schema, plain_floats: bool) -> bool | list[str]:
+    """`use_dictionary` for the writer: every column, or (`plain_floats`) every leaf column but floating-point ones.
+
+    Leaves are named by Parquet path (`usage.amount`, `credits.list.element.amount`): pyarrow matches nested
+    columns by those. Costs of billing rows are nearly all distinct, so a dictionary only costs time; gpu_minutes'
+    ratios repeat, so telemetry keeps them everywhere (TableSpec.plain_floats).
+    """
+    if not plain_floats:
+        return True
+    return [path for path, leaf in _leaves(schema) if not pa.types.is_floating(leaf)]
+
+
+def _leaves(schema: pa.Schema) -> list[tuple[str, pa.DataType]]:
+    """(Parquet column path, type) of every leaf column; lists as `<name>.list.element` (pyarrow's default naming)."""
+    out: list[tuple[str, pa.DataType]] = []
+
+    def walk(path: str, t: pa.DataType) -> None:
+        if pa.types.is_struct(t):
+            for i in range(t.num_fields):
+                walk(f"{path}.{t.field(i).name}", t.field(i).type)
+        elif pa.types.is_list(t) or pa.types.is_large_list(t):
+            walk(f"{path}.list.element", t.value_type)
+        elif pa.types.is_map(t):
+            walk(f"{path}.key_value.key", t.key_type)
+            walk(f"{path}.key_value.value", t.item_type)
+        else:
+            out.append((path, t))
+
+    for f in schema:
+        walk(f.name, f.type)
+    return out

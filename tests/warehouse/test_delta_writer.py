@@ -209,6 +209,61 @@ def test_every_column_is_dictionary_encoded_and_only_top_level_columns_keep_stat
     assert with_stats == {"account", "cost"}
 
 
+def test_plain_floats_writes_every_float_leaf_without_a_dictionary_and_every_other_leaf_with_one(
+    tmp_path: Path,
+) -> None:
+    """Billing tables (TableSpec.plain_floats): costs and amounts plain, nested too; strings and times keep theirs."""
+    credit = pa.struct([("name", pa.string()), ("amount", pa.float64())])
+    data = pa.table(
+        {
+            "account": ["a", "b"] * 50,
+            "cost": [i / 7 for i in range(100)],
+            "start": pa.array([dt.datetime(2026, 1, 1, tzinfo=dt.UTC)] * 100, pa.timestamp("us", tz="UTC")),
+            "usage": pa.array(
+                [{"amount": i / 3, "unit": "s"} for i in range(100)],
+                pa.struct([("amount", pa.float64()), ("unit", pa.string())]),
+            ),
+            "credits": pa.array([[{"name": "cud", "amount": -i / 9}] for i in range(100)], pa.list_(credit)),
+            "_day": pa.array([D1] * 100, pa.date32()),
+        }
+    )
+    sink = DayPartitionWriter(str(tmp_path), data.schema, plain_floats=True)
+    sink.write(data.to_batches()[0])
+    (written,) = sink.close()
+
+    group = pq.ParquetFile(tmp_path / written.path).metadata.row_group(0)
+    columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    dictionary = {path for path, c in columns.items() if "RLE_DICTIONARY" in c.encodings}
+    assert dictionary == {"account", "start", "usage.unit", "credits.list.element.name"}
+    assert set(columns) - dictionary == {"cost", "usage.amount", "credits.list.element.amount"}
+    read = pq.read_table(tmp_path / written.path)
+    assert read.to_pylist() == data.drop_columns(["_day"]).to_pylist()
+
+
+def test_the_billing_tables_and_only_they_write_plain_floats(lake: DuckDbLake) -> None:
+    plain = {name for name, spec in TABLES.items() if spec.plain_floats}
+    assert plain == {"gcp_billing_export", "databricks_usage", "focus_import"}
+    # Through the lake, the rows a replace keeps (rewritten next to the new ones) included.
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+    def export(account: str, cost: float) -> pa.Table:
+        row = {"billing_account_id": account, "cost": cost, "usage_start_time": start, "_day": D1,
+               "usage_end_time": start + dt.timedelta(hours=1), "_source": "test"}  # fmt: skip
+        return pa.Table.from_pylist([row])
+
+    lake.replace("gcp_billing_export", pa.concat_tables([export("A", 1.25), export("B", 2.5)]), [])
+    lake.replace("gcp_billing_export", export("A", 3.75), [{"billing_account_id": "A", "_day": D1}])
+    files = DeltaTable(os.path.join(lake.root, "gcp_billing_export")).file_uris()
+    assert len(files) == 2  # the new A rows, and B's rows kept from the file the replace removed
+    for uri in files:
+        group = pq.ParquetFile(uri.removeprefix("file://")).metadata.row_group(0)
+        encodings = {group.column(i).path_in_schema: group.column(i).encodings for i in range(group.num_columns)}
+        assert "RLE_DICTIONARY" not in encodings["cost"]
+        assert "RLE_DICTIONARY" in encodings["billing_account_id"]
+    got = lake.query("SELECT billing_account_id, cost FROM gcp_billing_export ORDER BY 1")
+    assert got.to_pylist() == [{"billing_account_id": "A", "cost": 3.75}, {"billing_account_id": "B", "cost": 2.5}]
+
+
 def test_the_log_records_row_counts_and_partition_values(lake: DuckDbLake) -> None:
     lake.replace("ingest_state", pa.concat_tables([rows(D2, "a", [1.0, 2.0, 3.0]), rows(D1, "a", [4.0])]), [])
     log = Path(table_path(lake)) / "_delta_log" / f"{0:020d}.json"

@@ -37,3 +37,15 @@ def test_queries_after_a_recycle_see_the_latest_commits(lake: DuckDbLake, monkey
     for n in range(1, 6):
         lake.append("quarantine", pa.Table.from_pylist([{**ROW, "line": n}]))
         assert lake.query("SELECT COUNT(*) AS n FROM quarantine").column("n").to_pylist() == [n]
+
+
+def test_release_memory_closes_the_database_and_the_next_query_opens_a_fresh_one(lake: DuckDbLake) -> None:
+    lake.append("quarantine", pa.Table.from_pylist([ROW]))
+    assert lake.query("SELECT COUNT(*) AS n FROM quarantine").column("n").to_pylist() == [1]
+    before = lake._reader._db
+    assert before is not None
+    lake.release_memory()
+    assert lake._reader._db is None
+    with pytest.raises(Exception, match="closed"):
+        before.execute("SELECT 1")
+    assert lake.query("SELECT COUNT(*) AS n FROM quarantine").column("n").to_pylist() == [1]
