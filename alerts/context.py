@@ -1,7 +1,7 @@
 """What a rule evaluation sees: the warehouse, the time, settings, collector health — and a shared cache.
 
 Rules write their own SQL; `query` memoizes by (sql, params) so a thousand budget rules that ask for the
-same month of `cost_daily` cause one query, and idle and threshold rules share one read of `gpu_minutes`.
+same month of `cost_daily` cause one query, and every rule reads the latest inventory once.
 A context lives for one evaluation cycle.
 """
 

@@ -38,6 +38,7 @@ def test_batch_work_allocates_from_jemalloc_where_the_build_has_it(monkeypatch: 
 
 def test_the_daemon_goes_back_to_pyarrows_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    monkeypatch.setattr(memory, "_MALLOPT", lambda option, value: 1)  # this test process keeps its arenas
     memory.use_pool("batch")
     assert memory.use_pool("daemon") == memory._BUILD_DEFAULT.backend_name
     assert pa.default_memory_pool().backend_name == memory._BUILD_DEFAULT.backend_name
@@ -54,3 +55,16 @@ def test_arrows_own_switch_wins_over_both() -> None:
         text=True, check=True, cwd=str(Path(__file__).resolve().parents[1]),
     )  # fmt: skip
     assert out.stdout.split() == ["system", "system", "system"]
+
+
+def test_only_the_daemon_caps_mallocs_arenas_and_the_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(memory, "_MALLOPT", lambda option, value: calls.append((option, value)) or 1)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    memory.use_pool("batch")
+    assert calls == []
+    memory.use_pool("daemon")
+    assert calls == [(-8, memory.DAEMON_ARENAS)]  # M_ARENA_MAX
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")  # glibc read it at start: ours must not override it
+    memory.use_pool("daemon")
+    assert calls == [(-8, memory.DAEMON_ARENAS)]

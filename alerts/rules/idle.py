@@ -5,15 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from alerts.rules import telemetry_data as td
 from alerts.rules.base import RuleBase
 from alerts.rules.registry import RULES
 from spendscope.config_base import Duration
-from spendscope.economics import UNKNOWN, HostMap, busy_threshold_note, idle_groups
+from spendscope.economics import UNKNOWN, busy_threshold_note, idle_groups
 from spendscope.records import Finding
 
 if TYPE_CHECKING:
@@ -21,7 +19,6 @@ if TYPE_CHECKING:
 
 Platform = Literal["gce", "gke", "databricks", "unknown"]
 MINUTE = dt.timedelta(minutes=1)
-_COLUMNS = ["series", "host", "w", "busy", "t0", "t1"]  # of td.gpu_rows: what the rule reads
 
 
 @RULES.register("idle")
@@ -79,53 +76,22 @@ class IdleRule(RuleBase):
 
     def evaluate(self, ctx: EvalContext) -> list[Finding]:
         longest = max([self.window, *self.windows.values()])
-        # Only the columns used below before any copy: the filter and the window join copy what they are given,
-        # and on an hour of 1,536 GPUs' minutes all 16 columns made this rule's peak ~100 MB.
-        rows = td.gpu_rows(ctx, td.hours_for(longest + self.stale_after)).select(_COLUMNS)
-        rows = rows.filter(pc.is_valid(rows["busy"]))
-        if rows.num_rows == 0:
-            return []
         hostmap = td.hosts(ctx)
-        windows = self._windows_per_series(rows, hostmap, td.us(ctx.now - self.stale_after))
-        if windows.num_rows == 0:
-            return []
-        stats = (
-            td.in_windows(rows, windows)
-            .group_by(["series", "host"])
-            .aggregate([("w", "max"), ("covered_s", "sum"), ("busy", "sum"), ("t0", "max")])
-        )
+
+        def item_of(host: str) -> tuple[str, int]:
+            # Grouped as economics.idle_groups groups; each item judged on its own newest telemetry, so a
+            # collector that lags a minute or two does not eat into the window.
+            item = hostmap.lookup(host)
+            key = f"{item.platform}\x1f{item.resource_id or 'host:' + host}"
+            return key, int(self.window_of(item.platform).total_seconds() * td.US)
+
+        stats = td.idle_stats(ctx, td.hours_for(longest + self.stale_after), item_of, ctx.now - self.stale_after)
         gpus = [
-            {"host": r["host"], "w": r["w_max"], "measured_minutes": r["covered_s_sum"] / 60,
-             "busy_minutes": r["busy_sum"], "last_seen": r["t0_max"]}
-            for r in stats.to_pylist()
+            {"host": r["host"], "w": r["w"], "measured_minutes": r["covered_s"] / 60,
+             "busy_minutes": r["busy_minutes"], "last_seen": r["last_seen"]}
+            for r in stats
         ]  # fmt: skip
         return [f for g in idle_groups(gpus, hostmap) if (f := self._finding(ctx, g)) is not None]
-
-    def _windows_per_series(self, rows: pa.Table, hostmap: HostMap, oldest_fresh: int) -> pa.Table:
-        """series → [w0, w1): its item's window, ending at the item's newest data (fresh items only).
-
-        Each item is judged on its own newest telemetry, so a collector that lags a minute or two does not
-        eat into the window; every series seen in that window belongs to it, so its gaps count.
-        """
-        series = rows.group_by(["series", "host"]).aggregate([("t1", "max")]).to_pylist()
-        anchor: dict[tuple[str, str], int] = {}
-        key_of: dict[str, tuple[str, str]] = {}
-        for s in series:
-            item = hostmap.lookup(s["host"])
-            key = (item.platform, item.resource_id or f"host:{s['host']}")  # as economics.idle_groups groups
-            key_of[s["series"]] = key
-            anchor[key] = max(anchor.get(key, 0), s["t1_max"])
-        win: dict[str, tuple[int, int]] = {}
-        for s in series:
-            key = key_of[s["series"]]
-            if anchor[key] < oldest_fresh:
-                continue
-            w0 = anchor[key] - int(self.window_of(key[0]).total_seconds() * td.US)
-            if s["t1_max"] > w0:
-                win[s["series"]] = (w0, anchor[key])
-        bounds = list(win.values())
-        return pa.table({"series": pa.array(list(win), pa.string()), "w0": pa.array([w[0] for w in bounds], pa.int64()),
-                         "w1": pa.array([w[1] for w in bounds], pa.int64())})  # fmt: skip
 
     def _finding(self, ctx: EvalContext, g: dict[str, Any]) -> Finding | None:
         platform = g["platform"]

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
 from alerts.rules import telemetry_data as td
@@ -42,9 +39,6 @@ CATALOG: dict[str, Metric] = {
     "xid": Metric("gpu", "xid_last", "code", "XID error", match="any"),  # any non-zero XID in the window
     "network_saturation": Metric("net", "saturation_ratio", "ratio", "network link use"),  # max(rx, tx) ÷ speed
 }
-OPS: dict[str, Callable[[Any, Any], Any]] = {">": pc.greater, ">=": pc.greater_equal, "<": pc.less, "<=": pc.less_equal}
-_GPU_KEYS = ["series", "host", "gpu_index", "gpu_uuid", "mig_instance", "gpu_model"]
-_NET_KEYS = ["series", "host", "interface"]
 
 
 @RULES.register("threshold")
@@ -98,15 +92,7 @@ class ThresholdRule(RuleBase):
 
     def evaluate(self, ctx: EvalContext) -> list[Finding]:
         m = CATALOG[self.metric]
-        hours = td.hours_for(self.duration + self.slack)
-        rows = td.gpu_rows(ctx, hours) if m.source == "gpu" else td.net_rows(ctx, hours)
-        keys = _GPU_KEYS if m.source == "gpu" else _NET_KEYS
-        rows = rows.select([*keys, m.column, "t0", "t1"])  # what is used, before the copies below (idle.py)
-        rows = rows.filter(pc.is_valid(rows[m.column]))
-        if rows.num_rows == 0:
-            return []
-        rows = rows.append_column("ok", OPS[self.op](rows[m.column], self.limit))
-        hits = self._matching(ctx, rows, m)
+        hits = self._matching(ctx, m)
         if not hits:
             return []
         hostmap = td.hosts(ctx)
@@ -120,33 +106,22 @@ class ThresholdRule(RuleBase):
             out.setdefault(key, []).append(h)
         return [self._finding(m, group) for _, group in sorted(out.items())]
 
-    def _matching(self, ctx: EvalContext, rows: pa.Table, m: Metric) -> list[dict[str, Any]]:
-        """Per series in its window: whether it matched, with min/max/mean and coverage (matches only)."""
+    def _matching(self, ctx: EvalContext, m: Metric) -> list[dict[str, Any]]:
+        """Per series in its window, the ones that matched, with min/max/mean and coverage (the warehouse's sums)."""
+        hours = td.hours_for(self.duration + self.slack)
         dur = int(self.duration.total_seconds() * td.US)
         if m.match == "any":
-            series = pc.unique(rows["series"])
             w0 = td.us(ctx.now) - dur - int(self.slack.total_seconds() * td.US)
-            windows = pa.table({"series": series, "w0": pa.repeat(w0, len(series)),
-                                "w1": pa.repeat(td.us(ctx.now) + 60 * td.US, len(series))})  # fmt: skip
-        else:
-            last = td.newest(rows)
-            last = last.filter(pc.greater_equal(last["t_last"], td.us(ctx.now - self.slack)))
-            windows = pa.table({"series": last["series"], "w0": pc.subtract(last["t_last"], dur), "w1": last["t_last"]})
-        keys = _GPU_KEYS if m.source == "gpu" else _NET_KEYS
-        stats = td.in_windows(rows, windows).group_by(keys).aggregate([
-            ("ok", m.match), ("covered_s", "sum"), (m.column, "min"), (m.column, "max"), (m.column, "mean"),
-            ("t0", "min"), ("t1", "max"), ("ok", "sum"),
-        ])  # fmt: skip
-        hit = pc.equal(stats[f"ok_{m.match}"], True)
-        if m.match == "all":
-            need = self.min_coverage * self.duration.total_seconds()
-            hit = pc.and_(hit, pc.greater_equal(stats["covered_s_sum"], need - 1e-6))
-        return stats.filter(hit).to_pylist()
+            return td.threshold_hits(ctx, m.source, m.column, hours, op=self.op, limit=self.limit,
+                                     window=(w0, td.us(ctx.now) + 60 * td.US))  # fmt: skip
+        need = self.min_coverage * self.duration.total_seconds()
+        return td.threshold_hits(ctx, m.source, m.column, hours, op=self.op, limit=self.limit, duration_us=dur,
+                                 fresh=ctx.now - self.slack, need_s=need)  # fmt: skip
 
     def _finding(self, m: Metric, group: list[dict[str, Any]]) -> Finding:
         first = group[0]
         worst = max if self.op in (">", ">=") else min
-        value = worst(r[f"{m.column}_{'max' if worst is max else 'min'}"] for r in group)
+        value = worst(r["v_max" if worst is max else "v_min"] for r in group)
         labels = {"host": td.label_value(first["host"]), "platform": first["platform"], "cluster": first["cluster"],
                   "metric": self.metric}  # fmt: skip
         if m.source == "net":
@@ -173,11 +148,11 @@ class ThresholdRule(RuleBase):
                 "op": self.op,
                 "value": self.limit,
                 "duration_minutes": span,
-                "observed_min": min(r[f"{m.column}_min"] for r in group),
-                "observed_max": max(r[f"{m.column}_max"] for r in group),
-                "observed_mean": sum(r[f"{m.column}_mean"] for r in group) / len(group),
-                "coverage": min(r["covered_s_sum"] for r in group) / self.duration.total_seconds(),
-                "matching_samples": sum(r["ok_sum"] for r in group),
+                "observed_min": min(r["v_min"] for r in group),
+                "observed_max": max(r["v_max"] for r in group),
+                "observed_mean": sum(r["v_mean"] for r in group) / len(group),
+                "coverage": min(r["covered_s"] for r in group) / self.duration.total_seconds(),
+                "matching_samples": sum(r["matching"] for r in group),
                 "window_start": td.iso(min(r["t0_min"] for r in group)),
                 "window_end": td.iso(max(r["t1_max"] for r in group)),
                 "gpus": [td.label_value(r.get("gpu_index")) for r in group] if m.source == "gpu" else [],

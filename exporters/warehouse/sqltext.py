@@ -125,9 +125,22 @@ def parameter_names(sql: str) -> set[str]:
     return {m.group("name") for m in _TOKEN.finditer(sql) if m.group("name") is not None}
 
 
-@functools.lru_cache(maxsize=512)
+# Texts up to this long are cached. A text carrying a long list parameter (the idle rule's hosts) is new at every
+# evaluation, and 512 of them would hold megabytes for nothing.
+_CACHED_CHARS = 8192
+
+
 def to_duckdb(sql: str) -> str:
-    """Transpile BigQuery SQL to DuckDB SQL (cached: views and dashboard queries repeat)."""
+    """Transpile BigQuery SQL to DuckDB SQL (short texts cached: views and dashboard queries repeat)."""
+    return _to_duckdb_cached(sql) if len(sql) <= _CACHED_CHARS else _transpile(sql)
+
+
+@functools.lru_cache(maxsize=512)
+def _to_duckdb_cached(sql: str) -> str:
+    return _transpile(sql)
+
+
+def _transpile(sql: str) -> str:
     try:
         out = sqlglot.transpile(sql, read="bigquery", write="duckdb")
     except ParseError as exc:

@@ -13,6 +13,7 @@ from exporters.warehouse.duckdb import DuckDbLake
 from spendscope.config import Settings
 from spendscope.demo import DemoResult
 from tests.alerts.telemetry_rows import MIN, NOW, context, gpu_minutes, inventory_row, write, yaml_example
+from tests.security.payloads import PAYLOADS
 
 DBX_ID = "1120-093512-gpures7a"
 DBX_HOSTS = [f"{DBX_ID}-10-128-0-{i}" for i in (4, 5)]
@@ -183,3 +184,14 @@ def test_windows_outside_1m_to_24h_are_rejected() -> None:
         rule(windows={"gce": "2d"})
     with pytest.raises(ValueError, match="between 1m and 24h"):
         rule(window="30s")
+
+
+def test_host_names_holding_sql_reach_the_idle_windows_as_values(lake: DuckDbLake, settings: Settings) -> None:
+    # The rule sends every host it saw, with its item and window, back to the warehouse as array parameters:
+    # hosts named with injection strings (synthetic) are each their own idle group, named exactly.
+    hosts = [p for p in PAYLOADS if p]  # every payload but the empty string
+    for host in hosts:
+        write(lake, "gpu_minutes", gpu_minutes(host, 1, NOW - 40 * MIN, 41, busy=False))
+    findings = rule().evaluate(context(lake, settings))
+    assert sorted(f.evidence["hosts"][0] for f in findings) == sorted(hosts)
+    assert all(f.evidence["idle_gpus"] == 1 and f.evidence["coverage"] == 1 for f in findings)

@@ -11,6 +11,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -203,3 +204,19 @@ def test_replace_many_from_query_routes_each_row_to_the_table_its_target_names(l
     daily = lake.query("SELECT SUM(billed_cost) AS c, COUNT(*) AS n FROM cost_daily").to_pylist()
     hourly = lake.query("SELECT SUM(billed_cost) AS c, COUNT(*) AS n FROM cost_hourly").to_pylist()
     assert daily == [{"c": 3.0, "n": 2}] and hourly == [{"c": 30.0, "n": 1}]
+
+
+def test_texts_carrying_long_lists_are_transpiled_but_not_kept() -> None:
+    # A bound text with a long list parameter (the idle rule's hosts) is new at every evaluation: caching it would
+    # only hold memory. Short texts (views, dashboard queries) stay cached.
+    from exporters.warehouse import sqltext
+
+    hosts = [f"host-{i}" for i in range(1000)]
+    long_text = sqltext.bind("SELECT h FROM UNNEST(@hosts) AS h", {"hosts": hosts})
+    assert len(long_text) > sqltext._CACHED_CHARS
+    before = sqltext._to_duckdb_cached.cache_info().currsize
+    con = duckdb.connect()
+    assert [r[0] for r in con.execute(sqltext.to_duckdb(long_text)).fetchall()] == hosts
+    assert sqltext._to_duckdb_cached.cache_info().currsize == before
+    sqltext.to_duckdb(f"SELECT {len(hosts)} AS n")
+    assert sqltext._to_duckdb_cached.cache_info().currsize == min(before + 1, 512)
