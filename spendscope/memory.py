@@ -18,12 +18,19 @@ import pyarrow as pa
 log = logging.getLogger(__name__)
 
 
-def _libc(function: str) -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+def _load_libc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     try:
-        return getattr(ctypes.CDLL(name), function) if name else None  # glibc only; musl and macOS have none
-    except (OSError, AttributeError):
+        return ctypes.CDLL(name) if name else None
+    except OSError:
         return None
+
+
+_LIBC = _load_libc()  # looked up once: find_library searches the system's library cache
+
+
+def _libc(function: str) -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    return getattr(_LIBC, function, None)  # glibc only; musl and macOS have neither function
 
 
 _TRIM = _libc("malloc_trim")
