@@ -223,6 +223,11 @@ def idle_now(wh: Warehouse, now: dt.datetime, window_minutes: int = 30) -> pa.Ta
     return pa.Table.from_pylist(rows, schema=IDLE_NOW)
 
 
+def group_key(item: Item, host: str | None) -> tuple[str, str]:
+    """The idle group a host's GPUs belong to: its inventory item, or the host alone when no item knows it."""
+    return item.platform, item.resource_id or f"host:{host}"
+
+
 def idle_groups(gpus: Iterable[Mapping[str, Any]], hosts: HostMap) -> list[dict[str, Any]]:
     """Per-GPU window figures grouped per inventory item: IDLE_NOW rows plus `measured_gpu_minutes`.
 
@@ -233,9 +238,9 @@ def idle_groups(gpus: Iterable[Mapping[str, Any]], hosts: HostMap) -> list[dict[
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for g in gpus:
         item = hosts.lookup(g["host"])
-        key = (item.platform, item.resource_id or f"host:{g['host']}")
-        grp = groups.setdefault(key, {"item": item, "host": g["host"], "hosts": set(), "gpus": 0.0, "idle": 0.0,
-                                      "measured": 0.0, "busy": 0.0, "last_seen": g["last_seen"]})  # fmt: skip
+        grp = groups.setdefault(group_key(item, g["host"]), {
+            "item": item, "host": g["host"], "hosts": set(), "gpus": 0.0, "idle": 0.0, "measured": 0.0, "busy": 0.0,
+            "last_seen": g["last_seen"]})  # fmt: skip
         grp["hosts"].add(g["host"])
         grp["gpus"] += g["w"]
         grp["idle"] += g["w"] if g["busy_minutes"] == 0 else 0.0

@@ -11,7 +11,7 @@ from alerts.rules import telemetry_data as td
 from alerts.rules.base import RuleBase
 from alerts.rules.registry import RULES
 from spendscope.config_base import Duration
-from spendscope.economics import UNKNOWN, busy_threshold_note, idle_groups
+from spendscope.economics import UNKNOWN, busy_threshold_note, group_key, idle_groups
 from spendscope.records import Finding
 
 if TYPE_CHECKING:
@@ -79,11 +79,10 @@ class IdleRule(RuleBase):
         hostmap = td.hosts(ctx)
 
         def item_of(host: str) -> tuple[str, int]:
-            # Grouped as economics.idle_groups groups; each item judged on its own newest telemetry, so a
-            # collector that lags a minute or two does not eat into the window.
+            # The groups idle_groups makes below; each judged on its own newest telemetry, so a collector that
+            # lags a minute or two does not eat into the window.
             item = hostmap.lookup(host)
-            key = f"{item.platform}\x1f{item.resource_id or 'host:' + host}"
-            return key, int(self.window_of(item.platform).total_seconds() * td.US)
+            return "\x1f".join(group_key(item, host)), int(self.window_of(item.platform).total_seconds() * td.US)
 
         stats = td.idle_stats(ctx, td.hours_for(longest + self.stale_after), item_of, ctx.now - self.stale_after)
         gpus = [
