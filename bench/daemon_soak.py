@@ -18,6 +18,10 @@ warm-up, no file-descriptor growth, every cycle on time (issue 7).
 and the gpu-rollup, timestamps of the past hour) so the daemon starts as it restarts in production, on a lake
 whose telemetry windows (the rules' last hour, the exporter's 30 minutes) are already full; without it the first
 hour of a fresh lake is those windows filling, which a 30-minute run cannot tell from growth.
+
+`--keep DIR` writes the daemon's DEBUG log (a `job:NAME memory …` line after every job: anonymous and file RSS,
+malloc's live blocks, Arrow's, DuckDB's jemalloc), every RSS sample split into anonymous / file pages, and
+/proc/<pid>/smaps between jobs every 5 minutes, to tell which allocator's memory grows.
 """
 
 from __future__ import annotations
@@ -140,6 +144,16 @@ def private_dirty(pid: int) -> int:
     return 0
 
 
+def rss_parts(pid: int) -> str:
+    """RssAnon / RssFile / RssShmem in MB, from /proc/<pid>/status: anonymous memory vs library pages mapped in."""
+    parts = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("RssAnon", "RssFile", "RssShmem"):
+            parts[key] = int(value.split()[0]) // 1024
+    return " ".join(f"{k}={v}" for k, v in parts.items())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=10)
@@ -153,6 +167,11 @@ def main() -> None:
         "--without", action="append", default=[], choices=["alerts", "exporter", "rollup"],
         help="turn a part of the daemon off (to tell apart what each one holds)",
     )  # fmt: skip
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        help="write the daemon's DEBUG log and every RSS sample (anonymous / file) into this folder",
+    )
     args = ap.parse_args()
 
     fleet = Fleet(args.nodes, args.gpus)
@@ -180,8 +199,12 @@ def main() -> None:
         if args.prefill_minutes:
             n = prefill(cfg, fleet, args.prefill_minutes, args.interval_seconds)
             print(f"telemetry history: {n} scrape cycles of the past {args.prefill_minutes:g} min, rolled up")
+        level = "DEBUG" if args.keep else "WARNING"
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+        series = open(args.keep / "rss.txt", "w") if args.keep else None  # noqa: SIM115 - closed below
         child = subprocess.Popen(
-            [sys.executable, "-m", "spendscope.cli", "--config", str(cfg), "--log-level", "WARNING", "run"],
+            [sys.executable, "-m", "spendscope.cli", "--config", str(cfg), "--log-level", level, "run"],
             stdout=subprocess.DEVNULL,
             stderr=open(Path(tmp) / "daemon.log", "w"),  # noqa: SIM115 - closed with the folder
         )
@@ -196,11 +219,28 @@ def main() -> None:
                     seen = len(cycles(fleet.hits, args.interval_seconds / 2))
                 rss, fds = proc.memory_info().rss, proc.num_fds()
                 samples.append((time.monotonic() - started, rss, fds, seen, private_dirty(child.pid)))
+                if series:
+                    wall = time.strftime("%H:%M:%S")
+                    print(
+                        f"{wall} t={samples[-1][0]:.0f}s rss={rss // 2**20} {rss_parts(child.pid)}",
+                        file=series,
+                        flush=True,
+                    )
+                    minute = int(samples[-1][0] // 60)
+                    between_jobs = 15 <= samples[-1][0] % args.interval_seconds < 25  # the cycle's jobs have ended
+                    if minute % 5 == 0 and between_jobs and not (args.keep / f"smaps-{minute:02d}.txt").exists():
+                        # Every mapping's resident pages, to tell which allocator's regions grow (glibc arenas,
+                        # mimalloc segments, Python's arenas).
+                        text = Path(f"/proc/{child.pid}/smaps").read_text()
+                        (args.keep / f"smaps-{minute:02d}.txt").write_text(text)
         finally:
             child.send_signal(signal.SIGTERM)
             child.wait(timeout=120)
             server.shutdown()
         log_tail = (Path(tmp) / "daemon.log").read_text().strip().splitlines()[-5:]
+        if series:
+            series.close()
+            (args.keep / "daemon.log").write_text((Path(tmp) / "daemon.log").read_text())
 
     found = cycles(fleet.hits, args.interval_seconds / 2)
     starts = [t for t, _ in found]
@@ -221,6 +261,18 @@ def main() -> None:
     print(f"  cycles late by more than 5 s: {sum(1 for x in late if x > 5)} of {len(gaps)}; missed: "
           f"{sum(1 for g in gaps if g > 1.5 * args.interval_seconds)}")  # fmt: skip
     print("  RSS over time (MB): " + ", ".join(f"{s[0] / 60:.1f}m={s[1] / mb:.0f}" for s in samples[::12]))
+    # A single 5 s sample may land inside a job (the alert evaluation holds ~100 MB for a second); each minute's
+    # lowest sample is what the daemon keeps between jobs.
+    floor: dict[int, int] = {}
+    for t, rss, *_ in after or samples:
+        floor[int(t // 60)] = min(rss, floor.get(int(t // 60), rss))
+    minutes = sorted(floor)
+    first, last_full = minutes[0], minutes[-2] if len(minutes) > 2 else minutes[-1]  # the last minute is cut short
+    print(
+        f"  RSS between jobs (each minute's lowest sample): minute {first} {floor[first] / mb:.0f} MB, minute "
+        f"{last_full} {floor[last_full] / mb:.0f} MB ({100 * (floor[last_full] - floor[first]) / floor[first]:+.1f}%); "
+        + ", ".join(f"{m}m={floor[m] / mb:.0f}" for m in minutes)
+    )
     # RSS also counts the shared libraries' code pages (DuckDB, delta-rs, Arrow), paged in as more code runs and
     # reclaimable; private dirty memory is what the process itself holds.
     dirty = [s[4] for s in after or samples]

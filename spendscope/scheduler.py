@@ -32,6 +32,7 @@ from spendscope.clock import Clock, system_clock
 from spendscope.config import Settings
 from spendscope.errors import ConfigError, SourceError, SpendscopeError
 from spendscope.memory import release_unused
+from spendscope.memory import usage as memory_usage
 from spendscope.retry import backoff_delay
 from spendscope.secrets import redact
 
@@ -254,6 +255,8 @@ class Daemon:
             # of every job and window size it has seen (spendscope/memory.py, DuckDbLake.release_memory).
             self.warehouse.release_memory()
             release_unused()
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("job:%s memory %s", name, " ".join(f"{k}:{v:.1f}" for k, v in memory_usage().items()))
         if before[0] is False:
             log.warning("job:%s status:recovered after:%s failure(s)", name, job.health.consecutive_failures)
         job.health.up = True
