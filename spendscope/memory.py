@@ -116,13 +116,13 @@ def usage() -> dict[str, float]:
     daemon's per-job debug line: RSS that grows while `malloc_used` and `arrow` stay flat is allocator
     fragmentation or another allocator's cache, not objects kept alive."""
     out: dict[str, float] = {}
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
+    try:  # errors="replace": the Name line is the executable's name, whatever its bytes
+        with open("/proc/self/status", encoding="utf-8", errors="replace") as status:
             for line in status:
                 key, _, value = line.partition(":")
                 if key in ("RssAnon", "RssFile"):
                     out[key.lower()] = int(value.split()[0]) / 1024
-    except OSError:  # not Linux: the allocator figures below still say something
+    except (OSError, ValueError, IndexError):  # not Linux: the allocator figures below still say something
         pass
     if _MALLINFO2 is not None:
         info = _MALLINFO2()
