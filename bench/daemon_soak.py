@@ -42,6 +42,7 @@ from pathlib import Path
 import psutil
 
 from bench.dcgm_scrape import node_scrape
+from spendscope.memory import rss_parts
 
 
 class Fleet:
@@ -144,14 +145,10 @@ def private_dirty(pid: int) -> int:
     return 0
 
 
-def rss_parts(pid: int) -> str:
-    """RssAnon / RssFile / RssShmem in MB, from /proc/<pid>/status: anonymous memory vs library pages mapped in."""
-    parts = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("RssAnon", "RssFile", "RssShmem"):
-            parts[key] = int(value.split()[0]) // 1024
-    return " ".join(f"{k}={v}" for k, v in parts.items())
+def _parts(pid: int) -> str:
+    """`RssAnon=… RssFile=… RssShmem=…` (MB) of the daemon, for the kept RSS series."""
+    names = {"rssanon": "RssAnon", "rssfile": "RssFile", "rssshmem": "RssShmem"}
+    return " ".join(f"{names[k]}={v:.0f}" for k, v in rss_parts(pid).items())
 
 
 def main() -> None:
@@ -222,7 +219,7 @@ def main() -> None:
                 if series:
                     wall = time.strftime("%H:%M:%S")
                     print(
-                        f"{wall} t={samples[-1][0]:.0f}s rss={rss // 2**20} {rss_parts(child.pid)}",
+                        f"{wall} t={samples[-1][0]:.0f}s rss={rss // 2**20} {_parts(child.pid)}",
                         file=series,
                         flush=True,
                     )

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 
@@ -110,20 +111,27 @@ if _MALLINFO2 is not None:
     _MALLINFO2.restype = _MallInfo2
 
 
+def rss_parts(pid: int | str = "self") -> dict[str, float]:
+    """A process's resident anonymous, file and shared-memory pages in MB (`rssanon`, `rssfile`, `rssshmem`), from
+    /proc/<pid>/status; {} where there is none (not Linux, or the process is gone)."""
+    out: dict[str, float] = {}
+    try:  # errors="replace": the Name line is the executable's name, whatever its bytes
+        with open(f"/proc/{pid}/status", encoding="utf-8", errors="replace") as status:
+            for line in status:
+                key, _, value = line.partition(":")
+                if key in ("RssAnon", "RssFile", "RssShmem"):
+                    out[key.lower()] = int(value.split()[0]) / 1024
+    except (OSError, ValueError, IndexError):
+        return {}
+    return out
+
+
 def usage() -> dict[str, float]:
     """Where this process's memory is, in MB: resident anonymous and file pages, what malloc has handed out
     (`malloc_used`) and holds free in its arenas (`malloc_free`) across all arenas, and Arrow's pool. For the
     daemon's per-job debug line: RSS that grows while `malloc_used` and `arrow` stay flat is allocator
     fragmentation or another allocator's cache, not objects kept alive."""
-    out: dict[str, float] = {}
-    try:  # errors="replace": the Name line is the executable's name, whatever its bytes
-        with open("/proc/self/status", encoding="utf-8", errors="replace") as status:
-            for line in status:
-                key, _, value = line.partition(":")
-                if key in ("RssAnon", "RssFile"):
-                    out[key.lower()] = int(value.split()[0]) / 1024
-    except (OSError, ValueError, IndexError):  # not Linux: the allocator figures below still say something
-        pass
+    out = rss_parts()  # the allocator figures below say something even where /proc does not
     if _MALLINFO2 is not None:
         info = _MALLINFO2()
         out["malloc_used"] = (info.uordblks + info.hblkhd) / 2**20
@@ -133,13 +141,21 @@ def usage() -> dict[str, float]:
     return out
 
 
-def _duckdb_jemalloc() -> dict[str, float]:
-    """DuckDB's own jemalloc (Linux wheels link it in, its symbols prefixed `duckdb_je_`): live and resident MB."""
+@functools.cache
+def _duckdb_mallctl() -> Any:
+    """DuckDB's `duckdb_je_mallctl` (its Linux wheels link jemalloc in, symbols prefixed), or None; looked up once."""
     try:
         import _duckdb  # the extension module; imported already wherever DuckDB ran
 
-        ctl = ctypes.CDLL(_duckdb.__file__).duckdb_je_mallctl
+        return ctypes.CDLL(_duckdb.__file__).duckdb_je_mallctl
     except (ImportError, OSError, AttributeError):  # another build (no jemalloc) or platform
+        return None
+
+
+def _duckdb_jemalloc() -> dict[str, float]:
+    """DuckDB's own jemalloc: live and resident MB."""
+    ctl = _duckdb_mallctl()
+    if ctl is None:
         return {}
     epoch = ctypes.c_uint64(1)
     ctl(b"epoch", None, None, ctypes.byref(epoch), ctypes.c_size_t(8))  # refreshes the stats read below
