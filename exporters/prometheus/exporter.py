@@ -1,14 +1,15 @@
 """`PrometheusExporter`: the snapshot cache, `/metrics` and the textfile output, for the daemon to start and stop.
 
-A background thread rebuilds the snapshot every `refresh_seconds` (and rewrites the textfile when one is
-configured); a scrape renders the cached snapshot, rendered bytes included, so it never waits on the warehouse
-unless no fresh snapshot exists.
+A background thread rebuilds the snapshot every `refresh_seconds`, at a fixed rate from its start (and rewrites
+the textfile when one is configured); a scrape renders the cached snapshot, rendered bytes included, so it never
+waits on the warehouse unless no fresh snapshot exists.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,12 +88,14 @@ class PrometheusExporter:
         return snap
 
     def _loop(self) -> None:
+        start = time.monotonic()
         while not self._stop.is_set():
             try:
                 self.refresh()
             except Exception as exc:  # keep refreshing; the next round may succeed
                 log.error("exporter:refresh error:%s: %s", type(exc).__name__, exc)
-            self._stop.wait(self.refresh_seconds)
+            now = time.monotonic()
+            self._stop.wait(next_slot(start, self.refresh_seconds, now) - now)
 
     def start(self) -> None:
         """Serve /metrics (when enabled) and refresh in the background."""
@@ -108,3 +111,13 @@ class PrometheusExporter:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+
+
+def next_slot(start: float, period: float, now: float) -> float:
+    """The first `start + k·period` after `now`: a fixed rate, so the refresh keeps its phase.
+
+    Waiting `period` after each refresh would add the refresh's own time every round: the snapshot would age
+    past `period`, and the refresh would drift through the collectors' cycles (a 30 s scrape cycle started with it)
+    instead of running beside them. A refresh that overran skips the slots it missed rather than running twice.
+    """
+    return start + (int((now - start) // period) + 1) * period

@@ -113,3 +113,13 @@ def test_write_atomic_cleans_up_when_the_write_fails(tmp_path: Path, monkeypatch
     with pytest.raises(OSError, match="disk full"):
         write_atomic(tmp_path / "m.prom", b"x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_refresh_runs_at_a_fixed_rate_and_skips_the_slots_an_overrun_missed() -> None:
+    from exporters.prometheus.exporter import next_slot
+
+    assert next_slot(100.0, 30.0, 100.0) == 130.0  # just refreshed at the start
+    assert next_slot(100.0, 30.0, 101.4) == 130.0  # a 1.4 s refresh does not push the next one to 131.4
+    assert next_slot(100.0, 30.0, 130.0) == 160.0
+    assert next_slot(100.0, 30.0, 3100.9) == 3130.0  # 100 rounds later, still on the start's phase
+    assert next_slot(100.0, 30.0, 175.0) == 190.0  # a 45 s overrun: the 160 slot is skipped, not run late
