@@ -81,7 +81,7 @@ class Fleet:
 
 
 def cycles(hits: list[float], gap: float) -> list[tuple[float, int]]:
-    """Group request times into scrape cycles (a pause longer than `gap` starts a new one): (start, requests)."""
+    """Group request times into scrape cycles (a request `gap` or more after its cycle's first starts a new one)."""
     out: list[tuple[float, int]] = []
     for t in sorted(hits):
         if out and t - out[-1][0] < gap:
@@ -183,7 +183,8 @@ def main() -> None:
         + (f", without {', '.join(args.without)}" if args.without else "")
     )
     # (t, rss, fds, cycles so far, private dirty, between jobs: 15 s or more after the last cycle began, 5 s or
-    # more before the next; the cycle's jobs end within ~8 s here, so the sample sees what the daemon keeps)
+    # more before the next; the cycle's jobs end within ~8 s here (the --keep log's job lines show it: dcgm ~0.5-1.5 s,
+    # alerts ~1-2 s, gpu-rollup ~0.5 s), so the sample sees what the daemon keeps)
     samples: list[tuple[float, int, int, int, int, bool]] = []
     with tempfile.TemporaryDirectory() as tmp:
         cfg = config(Path(tmp), server.server_address[1], args.nodes, args.interval_seconds, frozenset(args.without))
@@ -259,14 +260,18 @@ def main() -> None:
     # The growth target is read between jobs at both ends: a 5 s sample that lands inside a job (the alert
     # evaluation or the hourly rollup holds 50-200 MB for a second or two) says when the sample was taken, not
     # what the daemon kept. The highest between-jobs sample guards against a lucky last one.
-    quiet = [s for s in after if s[5]]
-    if quiet:
-        q0, qn, qmax = quiet[0][1], quiet[-1][1], max(s[1] for s in quiet)
+    between = [s for s in after if s[5]]
+    if between:
+        q0, qn, qmax = between[0][1], between[-1][1], max(s[1] for s in between)
         print(
-            f"  RSS between jobs after warm-up ({len(quiet)} samples): first {q0 / mb:.0f} MB, last {qn / mb:.0f} MB, "
-            f"highest {qmax / mb:.0f} MB; growth last vs first {100 * (qn - q0) / q0:+.1f}%, "
-            f"highest vs first {100 * (qmax - q0) / q0:+.1f}%; open fds first {quiet[0][2]}, last {quiet[-1][2]}, "
-            f"max {max(s[2] for s in quiet)}"
+            f"  RSS between jobs after warm-up ({len(between)} samples): first {q0 / mb:.0f} MB, last {qn / mb:.0f} "
+            f"MB, highest {qmax / mb:.0f} MB; growth last vs first {100 * (qn - q0) / q0:+.1f}%, "
+            f"highest vs first {100 * (qmax - q0) / q0:+.1f}%; open fds first {between[0][2]}, "
+            f"last {between[-1][2]}, max {max(s[2] for s in between)}"
+        )
+    else:  # e.g. --interval-seconds under 20 s leaves no window, or the warm-up took the whole run
+        print(
+            "  RSS between jobs after warm-up: no sample fell 15 s or more after a cycle began and 5 s before the next"
         )
     fds = [s[2] for s in after or samples]
     print(f"  open fds after warm-up: first {fds[0]}, min {min(fds)}, max {max(fds)}, last {fds[-1]}")

@@ -50,6 +50,8 @@ class PrometheusExporter:
     ) -> None:
         self.config = settings.exporters.prometheus
         self.builder = SnapshotBuilder(settings, warehouse, health, clock, collector_names, unit_economics)
+        if refresh_seconds <= 0:
+            raise ValueError(f"refresh_seconds must be positive, not {refresh_seconds}")
         self.refresh_seconds = refresh_seconds
         # A scrape builds only if the background refresh is late by a whole interval.
         self.cache = SnapshotCache(self.builder.build, ttl_seconds=2 * refresh_seconds)
@@ -116,8 +118,11 @@ class PrometheusExporter:
 def next_slot(start: float, period: float, now: float) -> float:
     """The first `start + k·period` after `now`: a fixed rate, so the refresh keeps its phase.
 
-    Waiting `period` after each refresh would add the refresh's own time every round: the snapshot would age
-    past `period`, and the refresh would drift through the collectors' cycles (a 30 s scrape cycle started with it)
-    instead of running beside them. A refresh that overran skips the slots it missed rather than running twice.
+    Waiting `period` after each refresh added the refresh's own time every round, so the refresh drifted through
+    the collectors' cycles (a 30 s scrape cycle starts with it; the daemon starts both at once). Now it runs as each
+    cycle begins, beside the scrape (its memory adds to that moment's peak, and the GPU series it serves may be the
+    previous cycle's: at most one period plus one refresh old, as before). A refresh that overran skips the slots
+    it missed rather than running twice. Monotonic time: a stepped wall clock can shift the scheduler's phase but
+    not this one.
     """
     return start + (int((now - start) // period) + 1) * period

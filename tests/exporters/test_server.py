@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from exporters.prometheus import PrometheusExporter
+from exporters.prometheus.exporter import next_slot
 from exporters.prometheus.exposition import CONTENT_TYPE
 from exporters.prometheus.server import MetricsServer
 from exporters.prometheus.textfile import write_atomic
@@ -116,10 +117,13 @@ def test_write_atomic_cleans_up_when_the_write_fails(tmp_path: Path, monkeypatch
 
 
 def test_refresh_runs_at_a_fixed_rate_and_skips_the_slots_an_overrun_missed() -> None:
-    from exporters.prometheus.exporter import next_slot
-
     assert next_slot(100.0, 30.0, 100.0) == 130.0  # just refreshed at the start
     assert next_slot(100.0, 30.0, 101.4) == 130.0  # a 1.4 s refresh does not push the next one to 131.4
     assert next_slot(100.0, 30.0, 130.0) == 160.0
     assert next_slot(100.0, 30.0, 3100.9) == 3130.0  # 100 rounds later, still on the start's phase
     assert next_slot(100.0, 30.0, 175.0) == 190.0  # a 45 s overrun: the 160 slot is skipped, not run late
+
+
+def test_a_refresh_period_that_is_not_positive_is_refused(settings: Settings, lake: DuckDbLake) -> None:
+    with pytest.raises(ValueError, match="refresh_seconds must be positive"):
+        PrometheusExporter(settings, lake, refresh_seconds=0)
