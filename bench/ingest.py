@@ -57,8 +57,8 @@ def duck_materialize(sql: str) -> int:
 
 # The materialized scan in a fresh process, as a user runs it and as our ingest is timed (bench/_child.py, after its
 # imports, with Arrow on jemalloc): the imports first, then the clock. The same scan in this process follows the
-# previous run's, whose pages DuckDB's and Arrow's allocators may still hold; both are printed (session 17 measured
-# them alike, 8.4-11.5 s fresh against 8.3-9.8 s here).
+# previous run's, whose pages DuckDB's and Arrow's allocators may still hold; both are printed (session 17: fresh
+# 8.0-8.9 s, here 8.9-10.9 s).
 _COLD_SCAN = """
 import json, sys, time
 import duckdb, pyarrow
