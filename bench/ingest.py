@@ -38,21 +38,38 @@ def timed(fn):  # type: ignore[no-untyped-def]
     return time.perf_counter() - t, out
 
 
-def duck_scan(sql: str) -> int:
-    """Every column of every row through Arrow record batches (streamed, not held)."""
+def connect() -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB for one bare scan: UTC, and no progress bar (it would print to stdout)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def duck_scan(sql: str) -> int:
+    """Every column of every row through Arrow record batches (streamed, not held)."""
     rows = 0
-    for batch in con.execute(sql).to_arrow_reader(100_000):
+    for batch in connect().execute(sql).to_arrow_reader(100_000):
         rows += batch.num_rows
     return rows
 
 
 def duck_materialize(sql: str) -> int:
     """DESIGN §10's bare scan: DuckDB `SELECT *` fully materialized as one Arrow table."""
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    return int(con.execute(sql).to_arrow_table().num_rows)
+    return int(connect().execute(sql).to_arrow_table().num_rows)
+
+
+def run_child(args: list[str], what: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python args…` with this checkout importable; a failure stops the benchmark with the child's output."""
+    proc = subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path.cwd()), **(env or {})},
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
 
 
 # The materialized scan in a fresh process, as a user runs it and as our ingest is timed (bench/_child.py, after its
@@ -61,34 +78,22 @@ def duck_materialize(sql: str) -> int:
 # 8.0-8.9 s, here 8.9-10.9 s).
 _COLD_SCAN = """
 import json, sys, time
-import duckdb, pyarrow
+from bench.ingest import duck_materialize
 t = time.perf_counter()
-con = duckdb.connect()
-con.execute("SET TimeZone = 'UTC'")
-con.execute("SET enable_progress_bar = false")  # it would print to stdout
-rows = con.execute(sys.argv[1]).to_arrow_table().num_rows
+rows = duck_materialize(sys.argv[1])
 print(json.dumps({"seconds": time.perf_counter() - t, "rows": rows}))
 """
 
 
 def duck_materialize_cold(sql: str) -> float:
     """`duck_materialize` in a fresh child process (Arrow on jemalloc, as in ours); its seconds after the imports."""
-    proc = subprocess.run(
-        [sys.executable, "-c", _COLD_SCAN, sql],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ARROW_DEFAULT_MEMORY_POOL": "jemalloc"},
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"bare scan failed:\n{proc.stdout}\n{proc.stderr}")
+    proc = run_child(["-c", _COLD_SCAN, sql], "bare scan", {"ARROW_DEFAULT_MEMORY_POOL": "jemalloc"})
     return float(json.loads(proc.stdout.strip().splitlines()[-1])["seconds"])
 
 
 def duck_copy(src: str, out: Path) -> None:
     shutil.rmtree(out, ignore_errors=True)
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(
+    connect().execute(
         f"COPY (SELECT *, CAST(usage_start_time AS DATE) AS day FROM {src}) TO '{out}' "
         "(FORMAT PARQUET, PARTITION_BY (day))"
     )
@@ -100,26 +105,11 @@ def ingest(path: Path, work: Path) -> dict[str, float]:
     work.mkdir(parents=True)
     cfg = work / "spendscope.toml"
     cfg.write_text(f'home = "{work}/home"\n[warehouse]\npath = "{work}/lake"\n')
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench._child",
-            "--config",
-            str(cfg),
-            "--log-level",
-            "WARNING",
-            "collect",
-            "gcp-billing",
-            "--from-file",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(Path.cwd())},
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"ingest failed:\n{proc.stdout}\n{proc.stderr}")
+    proc = run_child(
+        ["-m", "bench._child", "--config", str(cfg), "--log-level", "WARNING", "collect", "gcp-billing",
+         "--from-file", str(path)],
+        "ingest",
+    )  # fmt: skip
     stats = json.loads(proc.stderr.strip().splitlines()[-1])
     stats["summary"] = proc.stdout.strip().splitlines()[0]
     return stats
