@@ -30,6 +30,7 @@ from collectors.gcp_billing.columns import (
     resolve,
 )
 from exporters.warehouse.schema.gcp_billing import GCP_BILLING_EXPORT
+from exporters.warehouse.schema.types import decoded
 from spendscope.errors import MissingColumnsError
 
 REPLACE_BY = ("auto", "partition", "usage-day")
@@ -119,8 +120,11 @@ def _to_type(col: pa.ChunkedArray, typ: pa.DataType) -> pa.ChunkedArray:
 
 
 def convert_column(col: pa.ChunkedArray, typ: pa.DataType, name: str) -> tuple[pa.ChunkedArray, dict[int, str]]:
-    """`col` as `typ`, plus {row index: reason} for the values that could not convert (left null)."""
-    if col.type == typ:
+    """`col` as `typ`, plus {row index: reason} for the values that could not convert (left null).
+
+    A column whose string leaves are dictionaries (a Parquet export, read so) is already `typ` and stays encoded.
+    """
+    if col.type == typ or decoded(col.type) == typ:
         return col, {}
     try:
         return _to_type(col, typ), {}
@@ -200,6 +204,8 @@ def normalize(
 ) -> Normalized:
     """Conform `raw` (any known column names and types) to GCP_BILLING_EXPORT; bad rows come back apart.
 
+    String leaves that come as dictionaries stay so (`convert_column`); the result's schema has their types.
+
     `errors` are reasons already known for some rows (from the parser); those rows are dropped too.
     """
     table = pa.Table.from_batches([raw]) if isinstance(raw, pa.RecordBatch) else raw
@@ -237,7 +243,9 @@ def normalize(
     bad_rows = set(pc.indices_nonzero(bad_mask).to_pylist()) | set(known)
     provenance = {"_day": day, "_source": pc.fill_null(pa.nulls(n, pa.string()), source)}
     out_cols = [col(f.name) if f.name in EXPORT_FIELDS else provenance[f.name] for f in GCP_BILLING_EXPORT]
-    out = pa.Table.from_arrays(out_cols, schema=GCP_BILLING_EXPORT)
+    # The schema's fields with the columns' own types: dictionary-encoded string leaves pass through (`decoded`).
+    schema = pa.schema([f.with_type(c.type) for f, c in zip(GCP_BILLING_EXPORT, out_cols, strict=True)])
+    out = pa.Table.from_arrays(out_cols, schema=schema)
     if not bad_rows:
         return Normalized(out)
     idx = sorted(bad_rows)

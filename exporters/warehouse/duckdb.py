@@ -84,9 +84,8 @@ class DuckDbLake(Warehouse):
         with self._write_locks[table]:
             if "://" not in self.root:
                 # Local lake: our own bounded-memory Parquet writer plus one Delta commit (delta_writer.py).
-                written = replace_local(
-                    path, schema, as_batches(data, schema), keys, partition, plain_floats=spec.plain_floats
-                )
+                batches = as_batches(data, schema, keep_dictionaries=True)  # the writer takes dictionaries as they are
+                written = replace_local(path, schema, batches, keys, partition, plain_floats=spec.plain_floats)
             else:
                 written = _replace_remote(path, schema, as_batches(data, schema), keys, partition)
         log.debug("wrote table:%s rows:%s keys:%s", table, written, len(keys))

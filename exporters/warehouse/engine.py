@@ -101,14 +101,15 @@ def schema_of(table: str) -> pa.Schema:
         raise KeyError(f"unknown table {table!r}; valid: {', '.join(sorted(TABLES))}") from None
 
 
-def as_batches(data: Data, schema: pa.Schema) -> Iterable[pa.RecordBatch]:
-    """Stream `data` as record batches conformed to `schema` (never materializes a reader whole)."""
+def as_batches(data: Data, schema: pa.Schema, *, keep_dictionaries: bool = False) -> Iterable[pa.RecordBatch]:
+    """Stream `data` as record batches conformed to `schema` (never materializes a reader whole); `conform` says
+    what `keep_dictionaries` keeps."""
     if isinstance(data, pa.Table):
-        yield from conform(data, schema).to_batches(max_chunksize=256_000)
+        yield from conform(data, schema, keep_dictionaries=keep_dictionaries).to_batches(max_chunksize=256_000)
         return
     for batch in data:
         if batch.num_rows:
-            yield from conform(batch, schema).to_batches()
+            yield from conform(batch, schema, keep_dictionaries=keep_dictionaries).to_batches()
 
 
 def fold_keys(keys: Sequence[Key]) -> list[tuple[tuple[tuple[str, Any], ...], list[Any]]]:

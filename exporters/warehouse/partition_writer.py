@@ -11,6 +11,7 @@ about budget / (days × row size) rows: ~5,000 for 90 days of GCP export rows at
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import os
@@ -23,12 +24,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from exporters.warehouse.schema.types import has_dictionary
 from spendscope.memory import release_unused
 
 BUFFER_BYTES = 384 << 20
 ROW_GROUP_ROWS = 122_880  # DuckDB's own row-group size: one reader thread per row group
 MAX_FILE_BYTES = 1 << 30  # Arrow bytes per file (~100-200 MB of Parquet) before rolling to a new one
 MAX_OPEN_FILES = 256
+_UNIFY_LOCK = threading.Lock()
+_ARROW_SCHEMA = "ARROW:schema"  # where pyarrow keeps the Arrow schema in a Parquet file's key/value metadata
 
 # A queued batch sorted by day, each day's [start, end) rows in it, and its Arrow bytes per row.
 _Sorted = tuple[pa.RecordBatch, dict[dt.date, tuple[int, int]], float]
@@ -76,6 +80,7 @@ class DayPartitionWriter:
         self._max_file_bytes = max_file_bytes
         self._max_open_files = max_open_files
         self._stats = _statistics(self._file_schema)
+        self._schema_text = base64.b64encode(self._file_schema.serialize().to_pybytes())
         self._dictionary = _dictionary(self._file_schema, plain_floats)
         self._prefix = uuid.uuid4().hex
         self._seq = 0
@@ -134,7 +139,7 @@ class DayPartitionWriter:
     def _hand_over(self) -> None:
         if not self._sorting:
             return
-        queue = [f.result() for f in self._sorting]
+        queue = _share_dictionaries([f.result() for f in self._sorting])
         self._sorting, self._queued_bytes = [], 0
         rows: dict[dt.date, int] = {}
         for _, runs, _ in queue:
@@ -165,28 +170,36 @@ class DayPartitionWriter:
                     lo, hi = runs[day]
                     parts.append(batch.slice(lo, hi - lo))
                     nbytes += (hi - lo) * row_bytes  # Table.nbytes of many slices costs more than it is worth
-            table = pa.Table.from_batches(parts, self._file_schema)
-            f = self._open.get(day) or self._new_file(day)
+            f = self._open.get(day)
+            table = _day_table(parts, f.writer.schema if f is not None else None, self._file_schema)
+            f = f or self._new_file(day, table.schema)
             f.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
             f.rows += table.num_rows
             f.nbytes += int(nbytes)
             if f.nbytes >= self._max_file_bytes or len(self._open) > self._max_open_files:
                 self._close(day)
 
-    def _new_file(self, day: dt.date) -> _OpenFile:
+    def _new_file(self, day: dt.date, schema: pa.Schema) -> _OpenFile:
+        """A file for `day`'s rows of `schema`: the table's own, or with dictionary-encoded string leaves."""
         with self._lock:
             self._seq += 1
             path = f"{self.partition}={day.isoformat()}/part-{self._prefix}-{self._seq:05d}.parquet"
             self._created.append(path)
         full = os.path.join(self.root, path)
         os.makedirs(os.path.dirname(full), exist_ok=True)
+        encoded = schema != self._file_schema or any(has_dictionary(t) for t in schema.types)
         writer = pq.ParquetWriter(
             full,
-            self._file_schema,
+            schema,
             compression="snappy",
             write_statistics=self._stats,
             use_dictionary=self._dictionary,
+            # Parquet stores the strings alike either way; the Arrow schema a reader restores is the table's, as if
+            # the strings had come as text (pyarrow would otherwise read these files back as dictionaries).
+            store_schema=not encoded,
         )
+        if encoded:
+            writer.add_key_value_metadata({**(self._file_schema.metadata or {}), _ARROW_SCHEMA: self._schema_text})
         f = _OpenFile(writer, path)
         with self._lock:
             self._open[day] = f
@@ -203,6 +216,36 @@ class DayPartitionWriter:
         size = os.path.getsize(os.path.join(self.root, f.path))
         with self._lock:
             self._done.append(WrittenFile(f.path, day, f.rows, size))
+
+
+def _share_dictionaries(queue: list[_Sorted]) -> list[_Sorted]:
+    """The queue with one dictionary per dictionary-encoded column across all its batches.
+
+    Batches may carry string leaves as dictionaries (a Parquet export, read so), each batch its own. Unified once
+    here, every day's rows of the queue hold the same dictionary per column, which the Parquet writer takes as the
+    column chunk's dictionary instead of hashing every string. Once per queue, on the caller's thread: Arrow's
+    unify_dictionaries is not safe to run on two threads over the same dictionaries (it corrupted the heap).
+    """
+    schema = queue[0][0].schema
+    if not any(has_dictionary(t) for t in schema.types) or any(not b.schema.equals(schema) for b, _, _ in queue):
+        return queue  # no dictionaries, or batches of several forms: _day_table conforms them
+    unified = pa.Table.from_batches([b for b, _, _ in queue], schema).unify_dictionaries().to_batches()
+    return [(b, runs, row_bytes) for b, (_, runs, row_bytes) in zip(unified, queue, strict=True)]
+
+
+def _day_table(parts: list[pa.RecordBatch], schema: pa.Schema | None, file_schema: pa.Schema) -> pa.Table:
+    """One day's rows from the queued batches, as one table of `schema` (the open file's), else of the first part's
+    form: `file_schema` (the table's), or the first part's own when it carries dictionaries.
+
+    Parts of another form (text and dictionaries from different files of one command) are cast, and then their
+    dictionaries unified, under a lock (see `_share_dictionaries`); the usual queue needs neither.
+    """
+    target = schema or (parts[0].schema if any(has_dictionary(t) for t in parts[0].schema.types) else file_schema)
+    if all(p.schema.equals(target) for p in parts):
+        return pa.Table.from_batches(parts, target)
+    with _UNIFY_LOCK:
+        table = pa.Table.from_batches([p if p.schema.equals(target) else p.cast(target) for p in parts], target)
+        return table.unify_dictionaries() if any(has_dictionary(t) for t in target.types) else table
 
 
 def _sort_by_day(batch: pa.RecordBatch, partition: str) -> _Sorted:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from unittest.mock import patch
 
 import pyarrow as pa
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from collectors.common.files import read_text
+from collectors.gcp_billing import parse_parquet
 from collectors.gcp_billing.columns import TABLE
 from collectors.gcp_billing.from_files import collect_files
 from collectors.gcp_billing.normalize import REPLACE_BY
@@ -74,6 +76,7 @@ WRAPPED_TIME = _parquet(  # ms → us overflowed and wrapped round to a wrong ti
 )
 NOT_UTF8 = pp.not_utf8_parquet(TABLE_, "billing_account_id")  # UnicodeDecodeError from the key pass's to_pylist
 BAD_PAGE = DUP_COLUMN[:60] + b"\xff" + DUP_COLUMN[61:]  # OSError from a damaged page escaped the key pass
+NOT_UTF8_TEXT = pp.not_utf8_parquet(TABLE_, "currency")  # a leaf read as a dictionary: its dictionary page is bad
 
 
 def expected_rows(path: Path) -> int | None:
@@ -145,6 +148,17 @@ def test_json_array_export(tmp_path: Path, data: bytes) -> None:
 @example(data=NOT_UTF8, replace_by="auto")
 def test_parquet_export(tmp_path: Path, data: bytes, replace_by: str) -> None:
     check_ingest(tmp_path / "export.parquet", data, replace_by)
+
+
+@fuzz(60)
+@given(data=pp.mutated_parquet(TABLE_), replace_by=st.sampled_from(REPLACE_BY))
+@example(data=NOT_UTF8_TEXT, replace_by="auto")
+@example(data=BAD_PAGE, replace_by="auto")
+@example(data=DUP_COLUMN, replace_by="auto")
+def test_parquet_export_read_with_dictionaries(tmp_path: Path, data: bytes, replace_by: str) -> None:
+    """The same, with string leaves read as dictionaries (big row groups; the threshold lowered to the fixture's)."""
+    with patch.object(parse_parquet, "DICTIONARY_MIN_ROWS", 1):
+        check_ingest(tmp_path / "export.parquet", data, replace_by)
 
 
 def test_parquet_time_past_the_microsecond_range_is_quarantined_not_wrapped(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from collectors.base import RunContext
+from collectors.gcp_billing import parse_parquet
 from collectors.gcp_billing.collector import GcpBillingCollector
 
 FIX = Path(__file__).parents[1] / "fixtures" / "gcp_billing"
@@ -80,3 +81,12 @@ def export_rows() -> list[dict[str, Any]]:
 def export_parquet(tmp_path: Path) -> Path:
     """The Parquet twin of export.ndjson, as `bq extract --destination_format PARQUET` writes it."""
     return make_parquet.write(tmp_path / "export.parquet")
+
+
+@pytest.fixture(params=["text", "dictionaries"])
+def parquet_read(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a Parquet export's strings are read: as text (small row groups, as the fixtures have), and as
+    dictionaries (row groups of DICTIONARY_MIN_ROWS rows or more; lowered here to the fixtures' size)."""
+    if request.param == "dictionaries":
+        monkeypatch.setattr(parse_parquet, "DICTIONARY_MIN_ROWS", 1)
+    return str(request.param)

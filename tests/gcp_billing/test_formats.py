@@ -8,10 +8,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from collectors.base import RunContext
+from collectors.gcp_billing import parse_parquet
 from collectors.gcp_billing.collector import GcpBillingCollector
+from collectors.gcp_billing.columns import resolve
+from collectors.gcp_billing.parse_parquet import dictionary_leaves, open_parquet
 from spendscope.ingest import run
 from tests.gcp_billing.conftest import (
     EXPORT,
@@ -78,7 +83,7 @@ def test_ndjson_keeps_nested_records_labels_and_detailed_columns(
 
 @pytest.mark.parametrize("variant", ["", "numeric", "ns-naive", "ms"])
 def test_parquet_variants_give_the_same_rows_as_ndjson(
-    collector: GcpBillingCollector, ctx: RunContext, tmp_path: Path, variant: str
+    collector: GcpBillingCollector, ctx: RunContext, tmp_path: Path, variant: str, parquet_read: str
 ) -> None:
     want = _ingest(collector, ctx, EXPORT)
     path = make_parquet.write(tmp_path / f"export-{variant or 'bq'}.parquet", variant)
@@ -126,3 +131,69 @@ def test_every_format_reaches_the_same_focus_totals(
     for path in (EXPORT, FIX / "export_console.csv", export_parquet):
         run(collector, ctx, [str(path)])
         assert_close(billed_by_day(ctx), want)
+
+
+def _usage_amount_as_text(table: pa.Table) -> pa.Table:
+    """`table` with usage.amount written as text ('0.5'), as a hand-made export might."""
+    usage = table.column("usage").combine_chunks()
+    fields = [
+        usage.field(i).cast(pa.string()) if f.name == "amount" else usage.field(i) for i, f in enumerate(usage.type)
+    ]
+    text = pa.StructArray.from_arrays(fields, names=[f.name for f in usage.type], mask=usage.is_null())
+    return table.set_column(table.schema.get_field_index("usage"), "usage", text)
+
+
+def test_parquet_string_leaves_are_read_as_dictionaries_where_the_schema_wants_text(tmp_path: Path) -> None:
+    """Every string leaf of a known column whose canonical type is text, at any depth; not the account (the key),
+    not a number the file spells as text (`usage.amount` here, cast as before), not an unknown column."""
+    table = _usage_amount_as_text(make_parquet.build(make_parquet.ndjson_rows()))
+    table = table.append_column("note", pa.array(["x"] * table.num_rows))
+    path = tmp_path / "export.parquet"
+    pq.write_table(table, path)
+    pf = pq.ParquetFile(path)
+
+    picked = {pf.schema.column(i).path for i in dictionary_leaves(pf, resolve(pf.schema_arrow.names))}
+
+    leaves = [pf.schema.column(i) for i in range(pf.metadata.num_columns)]
+    text = {c.path for c in leaves if c.physical_type == "BYTE_ARRAY" and c.logical_type.type == "STRING"}
+    assert picked == text - {"billing_account_id", "usage.amount", "note"}
+    assert {"service.description", "labels.list.element.key", "credits.list.element.type", "currency"} <= picked
+
+
+def test_a_number_spelled_as_text_in_a_parquet_export_still_ingests_as_the_ndjson_does(
+    collector: GcpBillingCollector, ctx: RunContext, tmp_path: Path, parquet_read: str
+) -> None:
+    want = _ingest(collector, ctx, EXPORT)
+    table = _usage_amount_as_text(make_parquet.build(make_parquet.ndjson_rows()))
+    path = tmp_path / "export.parquet"
+    pq.write_table(table, path, row_group_size=5)
+    assert _ingest(collector, ctx, path) == want
+
+
+def test_parquet_and_ndjson_halves_of_one_export_in_one_command_give_the_whole_export(
+    collector: GcpBillingCollector, ctx: RunContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One day's rows arrive as text (NDJSON) and as dictionaries (Parquet) in the same write: the same rows."""
+    monkeypatch.setattr(parse_parquet, "DICTIONARY_MIN_ROWS", 1)
+    want = _ingest(collector, ctx, EXPORT)
+    rows = make_parquet.ndjson_rows()
+    half = tmp_path / "half.ndjson"
+    half.write_text("".join(json.dumps(r) + "\n" for r in rows[1::2]))
+    parquet = make_parquet.write(tmp_path / "half.parquet", rows=rows[::2], row_group_size=3)
+    assert _ingest(collector, ctx, parquet, half) == want
+
+
+@pytest.mark.parametrize(("min_rows", "encoded"), [(3, True), (4, False)])
+def test_parquet_strings_are_read_as_dictionaries_only_from_row_groups_of_the_minimum_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, min_rows: int, encoded: bool
+) -> None:
+    monkeypatch.setattr(parse_parquet, "DICTIONARY_MIN_ROWS", min_rows)
+    rows = make_parquet.ndjson_rows()[:12]
+    path = make_parquet.write(tmp_path / "export.parquet", rows=rows, row_group_size=3)  # 4 groups of 3
+    src = open_parquet(str(path), "auto")
+    late: list[Any] = []
+    batches = list(src.batches(set(src.summary), late))
+    assert sum(b.num_rows for b in batches) == len(rows) == 12 and not late
+    sku = pa.Table.from_batches(batches).schema.field("sku").type
+    assert pa.types.is_dictionary(sku.field("description").type) is encoded
+    assert len(batches) == (4 if encoded else 1)  # one row group per batch, or batches across row groups

@@ -298,3 +298,57 @@ def test_two_processes_streaming_into_the_same_key_both_succeed_and_keep_other_r
     (a,) = [r for r in delta_rows(lake) if r[1] == "a"]
     assert a[2] in {"x", "y"} and a[3] == 14.0
     assert [r for r in delta_rows(lake) if r[1] == "b"] == [(D1, "b", "p0", 2.0)]
+
+
+def test_dictionary_encoded_strings_are_written_as_dictionaries_and_read_back_as_the_tables_text(
+    tmp_path: Path,
+) -> None:
+    """Batches whose string leaves are dictionaries, each batch its own (as a Parquet export is read), over several
+    days and hand-overs: the same rows, the table's own (text) schema for readers, every string leaf a dictionary."""
+    kv = pa.list_(pa.struct([("key", pa.string()), ("value", pa.string())]))
+    schema = pa.schema(
+        [("sku", pa.struct([("id", pa.string())])), ("labels", kv), ("cost", pa.float64()), ("_day", pa.date32())],
+        metadata={"table": "demo"},
+    )
+    rows = [
+        {"sku": {"id": f"s{i % 7}"}, "labels": [{"key": "team", "value": f"t{i % 5}"}] if i % 3 else [],
+         "cost": float(i), "_day": D1 + dt.timedelta(days=i % 4)}
+        for i in range(2000)
+    ]  # fmt: skip
+
+    def encoded(part: pa.Table) -> pa.RecordBatch:
+        """`part` with its string leaves as dictionaries of its own (values in a batch-specific order)."""
+        sku = part.column("sku").combine_chunks()
+        labels = part.column("labels").combine_chunks()
+        kvs = labels.values
+        enc = pa.StructArray.from_arrays(
+            [kvs.field("key").dictionary_encode(), kvs.field("value").dictionary_encode()], names=["key", "value"]
+        )
+        cols = [
+            pa.StructArray.from_arrays([sku.field("id").dictionary_encode()], names=["id"]),
+            pa.ListArray.from_arrays(labels.offsets, enc),
+            part.column("cost").combine_chunks(),
+            part.column("_day").combine_chunks(),
+        ]
+        return pa.RecordBatch.from_arrays(cols, names=schema.names)
+
+    table = pa.Table.from_pylist(rows, schema)
+    sink = DayPartitionWriter(str(tmp_path), schema, buffer_bytes=4_000, plain_floats=True)
+    for start in range(0, 2000, 250):
+        batch = encoded(table.slice(start, 250)[::-1] if start % 500 else table.slice(start, 250))
+        assert pa.types.is_dictionary(batch.schema.field("sku").type.field("id").type)
+        sink.write(batch)
+    files = sink.close()
+
+    read = pa.concat_tables(
+        pq.read_table(tmp_path / f.path).append_column("_day", pa.array([f.day] * f.rows, pa.date32())) for f in files
+    )
+    assert sorted(read.to_pylist(), key=lambda r: r["cost"]) == rows
+    for f in files:
+        pf = pq.ParquetFile(tmp_path / f.path)
+        assert pf.schema_arrow.equals(schema.remove(3))  # text, not dictionaries
+        assert pf.schema_arrow.metadata == {b"table": b"demo"}
+        group = pf.metadata.row_group(pf.metadata.num_row_groups - 1)
+        strings = [group.column(i) for i in range(group.num_columns) if group.column(i).physical_type == "BYTE_ARRAY"]
+        assert len(strings) == 3 and all("RLE_DICTIONARY" in c.encodings for c in strings)
+    assert max(pq.ParquetFile(tmp_path / f.path).metadata.num_row_groups for f in files) > 1  # several hand-overs

@@ -18,6 +18,7 @@ from exporters.warehouse.schema import (
     state,
     telemetry,
 )
+from exporters.warehouse.schema.types import decoded
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,12 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
-def conform(table: pa.Table | pa.RecordBatch, schema: pa.Schema) -> pa.Table:
+def conform(table: pa.Table | pa.RecordBatch, schema: pa.Schema, *, keep_dictionaries: bool = False) -> pa.Table:
     """Return `table` with exactly `schema`'s columns in order: extra columns dropped, missing ones null.
 
     Casting is safe-by-default Arrow casting, so a wrong type raises instead of silently truncating.
+    `keep_dictionaries`: a column that is `schema`'s type but for dictionary-encoded leaves stays so (the local
+    lake's Parquet writer writes them as they are); the result's schema then has the columns' own types.
     """
     if isinstance(table, pa.RecordBatch):
         table = pa.Table.from_batches([table])
@@ -72,7 +75,10 @@ def conform(table: pa.Table | pa.RecordBatch, schema: pa.Schema) -> pa.Table:
     for f in schema:
         if f.name in table.column_names:
             col = table.column(f.name)
-            cols.append(col if col.type == f.type else col.cast(f.type))
+            same = col.type == f.type or (keep_dictionaries and decoded(col.type) == f.type)
+            cols.append(col if same else col.cast(f.type))
         else:
             cols.append(pa.nulls(table.num_rows, f.type))
+    if keep_dictionaries:
+        schema = pa.schema([f.with_type(c.type) for f, c in zip(schema, cols, strict=True)], metadata=schema.metadata)
     return pa.Table.from_arrays(cols, schema=schema)

@@ -15,3 +15,32 @@ PROVENANCE = [
     pa.field("_day", pa.date32(), nullable=False),
     pa.field("_source", pa.string()),
 ]
+
+
+def decoded(typ: pa.DataType) -> pa.DataType:
+    """`typ` with every dictionary type, nested ones too, replaced by its value type.
+
+    A Parquet export's string leaves are read as dictionaries (collectors/gcp_billing/parse_parquet.py) and written
+    as such (exporters/warehouse/partition_writer.py); a column whose `decoded` type is the table's holds the same
+    values as the table's type and is passed through, not cast.
+    """
+    if pa.types.is_dictionary(typ):
+        return decoded(typ.value_type)
+    if pa.types.is_struct(typ):
+        fields = [typ.field(i) for i in range(typ.num_fields)]
+        children = [decoded(f.type) for f in fields]
+        if all(c == f.type for c, f in zip(children, fields, strict=True)):
+            return typ
+        return pa.struct([f.with_type(c) for f, c in zip(fields, children, strict=True)])
+    if pa.types.is_list(typ):
+        inner = decoded(typ.value_type)
+        return typ if inner == typ.value_type else pa.list_(typ.value_field.with_type(inner))
+    if pa.types.is_large_list(typ):
+        inner = decoded(typ.value_type)
+        return typ if inner == typ.value_type else pa.large_list(typ.value_field.with_type(inner))
+    return typ
+
+
+def has_dictionary(typ: pa.DataType) -> bool:
+    """Whether `typ` is or holds a dictionary type."""
+    return decoded(typ) != typ
