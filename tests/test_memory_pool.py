@@ -85,9 +85,12 @@ def test_usage_sees_what_malloc_and_duckdbs_jemalloc_hold() -> None:
     before = memory.usage()
     assert before["rssanon"] > 0 and before["rssfile"] > 0
     block = bytearray(64 << 20)  # one block, from malloc (a mapping of its own at this size)
+    # calloc's fresh mapping is zero already: pages count as resident only once written. A CI run saw +48 MB without
+    # this; the margin below is for what other allocators' background threads give back meanwhile.
+    block[:: 1 << 12] = b"\x01" * len(range(0, len(block), 1 << 12))
     held = memory.usage()
     assert held["malloc_used"] - before["malloc_used"] >= 60
-    assert held["rssanon"] - before["rssanon"] >= 60  # bytearray zero-fills it: every page touched
+    assert held["rssanon"] - before["rssanon"] >= 56
     del block
     assert memory.usage()["malloc_used"] < held["malloc_used"] - 60
 

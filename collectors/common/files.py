@@ -114,11 +114,18 @@ def is_parquet(path: str | os.PathLike[str]) -> bool:
     return name.endswith(PARQUET_SUFFIXES) or head(path) == PARQUET_MAGIC
 
 
-def parquet_file(path: str | os.PathLike[str], read_dictionary: list[int] | None = None) -> pq.ParquetFile:
-    """Open a Parquet file (`read_dictionary`: leaf columns to read as dictionaries); a damaged or non-Parquet one is
-    an InputError."""
+def parquet_file(
+    path: str | os.PathLike[str],
+    read_dictionary: list[int] | None = None,
+    metadata: pq.FileMetaData | None = None,
+) -> pq.ParquetFile:
+    """Open a Parquet file; a damaged or non-Parquet one is an InputError.
+
+    `read_dictionary`: leaf columns to read as dictionaries. `metadata`: a footer already read (the file is then
+    read by it, so leaf numbers taken from it stay right even if the file was replaced since).
+    """
     try:
-        return pq.ParquetFile(path, read_dictionary=read_dictionary)
+        return pq.ParquetFile(path, read_dictionary=read_dictionary, metadata=metadata)
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:  # a damaged footer: names not UTF-8
         raise InputError(f"{path}: not a readable Parquet file: {exc}") from None
 

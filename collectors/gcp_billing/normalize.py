@@ -37,6 +37,7 @@ REPLACE_BY = ("auto", "partition", "usage-day")
 _WANTED = {**EXPORT_FIELDS, **PARTITION_FIELDS}
 _CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 _CHECKED = ("billing_account_id", "cost", "usage_start_time", "usage_end_time")
+_KEY = ("billing_account_id",)
 # A zone-less timestamp text ('2026-11-20 03:00:00'): BigQuery TIMESTAMPs are UTC, so mark it Z.
 _NAIVE_TS = r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)$"
 _TIMES = ("usage_start_time", "usage_end_time", "export_time")
@@ -119,12 +120,15 @@ def _to_type(col: pa.ChunkedArray, typ: pa.DataType) -> pa.ChunkedArray:
     return pc.cast(col, typ)
 
 
-def convert_column(col: pa.ChunkedArray, typ: pa.DataType, name: str) -> tuple[pa.ChunkedArray, dict[int, str]]:
+def convert_column(
+    col: pa.ChunkedArray, typ: pa.DataType, name: str, *, keep_dictionaries: bool = True
+) -> tuple[pa.ChunkedArray, dict[int, str]]:
     """`col` as `typ`, plus {row index: reason} for the values that could not convert (left null).
 
-    A column whose string leaves are dictionaries (a Parquet export, read so) is already `typ` and stays encoded.
+    `keep_dictionaries`: a column whose string leaves are dictionaries (a Parquet export, read so; `decoded`) is
+    already `typ` and stays encoded; else it is cast to text.
     """
-    if col.type == typ or decoded(col.type) == typ:
+    if col.type == typ or (keep_dictionaries and decoded(col.type) == typ):
         return col, {}
     try:
         return _to_type(col, typ), {}
@@ -217,7 +221,8 @@ def normalize(
             continue
         # By position: a name a file holds twice makes table.column(name) raise; the first one wins.
         column = table.column(table.column_names.index(file_name))
-        cols[canon], errs = convert_column(column, _WANTED[canon].type, canon)
+        # The account is the replace key: checked, grouped and matched as text, never as a dictionary.
+        cols[canon], errs = convert_column(column, _WANTED[canon].type, canon, keep_dictionaries=canon not in _KEY)
         if pa.types.is_list(cols[canon].type) and cols[canon].null_count:
             # A REPEATED field is never NULL in BigQuery, only empty: a missing key or cell means [].
             cols[canon] = pa.chunked_array([_nulls_as_empty(a) for a in cols[canon].chunks], cols[canon].type)

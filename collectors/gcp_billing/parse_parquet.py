@@ -51,13 +51,21 @@ class ParquetSource:
     def batches(self, allowed: set[tuple[str, dt.date]], quarantined: list[Quarantined]) -> Iterator[pa.RecordBatch]:
         """Stream the file's valid rows in the warehouse schema (string leaves as dictionaries, `dictionary_leaves`);
         bad rows go to `quarantined`."""
-        offset = 0
         meta = self.file.metadata
-        if meta.num_rows >= DICTIONARY_MIN_ROWS * max(1, meta.num_row_groups):
-            data = parquet_file(self.path, read_dictionary=dictionary_leaves(self.file, self.columns))
-            stream = _read(self.path, data, list(self.columns), by_row_group=True)
-        else:  # small row groups: batches of a row group each would be small, each with dictionaries of its own
-            stream = _read(self.path, self.file, list(self.columns))
+        if meta.num_rows < DICTIONARY_MIN_ROWS * max(1, meta.num_row_groups):
+            # Small row groups: a batch of a row group each would be small, each with dictionaries of its own.
+            yield from self._valid(_read(self.path, self.file, list(self.columns)), allowed, quarantined)
+            return
+        leaves = dictionary_leaves(self.file, self.columns)
+        # Read by the footer the leaves were numbered from: a file replaced since cannot shift them onto other columns.
+        with parquet_file(self.path, read_dictionary=leaves, metadata=meta) as data:
+            yield from self._valid(_read(self.path, data, list(self.columns), by_row_group=True), allowed, quarantined)
+
+    def _valid(
+        self, stream: Iterator[pa.RecordBatch], allowed: set[tuple[str, dt.date]], quarantined: list[Quarantined]
+    ) -> Iterator[pa.RecordBatch]:
+        """`stream`'s rows normalized; bad rows go to `quarantined` (with their row index in the file)."""
+        offset = 0
         for raw in stream:
             norm = normalize(raw, self.path, self.replace_by)
             if norm.bad:

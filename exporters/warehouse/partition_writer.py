@@ -7,6 +7,10 @@ input spread over ~90 days peaks at gigabytes. Here a thread pool sorts each inc
 `buffer_bytes`, the pool writes each day's rows of it as one row group to that day's open file, and
 the queue is dropped. Memory is about the budget whatever the input size or order, and row groups get
 about budget / (days × row size) rows: ~5,000 for 90 days of GCP export rows at the default budget.
+
+String leaves that come as dictionaries (a Parquet export, read so) are written from them, one dictionary per
+column across the queue (`_one_form`): the writer then hashes no string, and the files read back as the table's
+text columns all the same.
 """
 
 from __future__ import annotations
@@ -24,14 +28,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from exporters.warehouse.schema.types import has_dictionary
+from exporters.warehouse.schema.types import decoded, has_dictionary
 from spendscope.memory import release_unused
 
 BUFFER_BYTES = 384 << 20
 ROW_GROUP_ROWS = 122_880  # DuckDB's own row-group size: one reader thread per row group
 MAX_FILE_BYTES = 1 << 30  # Arrow bytes per file (~100-200 MB of Parquet) before rolling to a new one
 MAX_OPEN_FILES = 256
-_UNIFY_LOCK = threading.Lock()
 _ARROW_SCHEMA = "ARROW:schema"  # where pyarrow keeps the Arrow schema in a Parquet file's key/value metadata
 
 # A queued batch sorted by day, each day's [start, end) rows in it, and its Arrow bytes per row.
@@ -139,7 +142,7 @@ class DayPartitionWriter:
     def _hand_over(self) -> None:
         if not self._sorting:
             return
-        queue = _share_dictionaries([f.result() for f in self._sorting])
+        queue = _one_form([f.result() for f in self._sorting], self._file_schema)
         self._sorting, self._queued_bytes = [], 0
         rows: dict[dt.date, int] = {}
         for _, runs, _ in queue:
@@ -171,7 +174,7 @@ class DayPartitionWriter:
                     parts.append(batch.slice(lo, hi - lo))
                     nbytes += (hi - lo) * row_bytes  # Table.nbytes of many slices costs more than it is worth
             f = self._open.get(day)
-            table = _day_table(parts, f.writer.schema if f is not None else None, self._file_schema)
+            table = _day_table(parts, f.writer.schema if f is not None else None)
             f = f or self._new_file(day, table.schema)
             f.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
             f.rows += table.num_rows
@@ -187,15 +190,15 @@ class DayPartitionWriter:
             self._created.append(path)
         full = os.path.join(self.root, path)
         os.makedirs(os.path.dirname(full), exist_ok=True)
-        encoded = schema != self._file_schema or any(has_dictionary(t) for t in schema.types)
+        encoded = any(has_dictionary(t) for t in schema.types)
         writer = pq.ParquetWriter(
             full,
             schema,
             compression="snappy",
             write_statistics=self._stats,
             use_dictionary=self._dictionary,
-            # Parquet stores the strings alike either way; the Arrow schema a reader restores is the table's, as if
-            # the strings had come as text (pyarrow would otherwise read these files back as dictionaries).
+            # Parquet stores strings as strings either way; the Arrow schema a reader restores is the table's, as if
+            # they had come as text (pyarrow would otherwise read these files back as dictionaries).
             store_schema=not encoded,
         )
         if encoded:
@@ -218,34 +221,59 @@ class DayPartitionWriter:
             self._done.append(WrittenFile(f.path, day, f.rows, size))
 
 
-def _share_dictionaries(queue: list[_Sorted]) -> list[_Sorted]:
-    """The queue with one dictionary per dictionary-encoded column across all its batches.
+def _one_form(queue: list[_Sorted], file_schema: pa.Schema) -> list[_Sorted]:
+    """The queue's batches in one form, with one dictionary per column across them where they carry dictionaries.
 
-    Batches may carry string leaves as dictionaries (a Parquet export, read so), each batch its own. Unified once
-    here, every day's rows of the queue hold the same dictionary per column, which the Parquet writer takes as the
-    column chunk's dictionary instead of hashing every string. Once per queue, on the caller's thread: Arrow's
-    unify_dictionaries is not safe to run on two threads over the same dictionaries (it corrupted the heap).
+    Batches may carry string leaves as dictionaries (a Parquet export, read so), each batch its own. Unified here,
+    every day's rows of the queue hold the same dictionary per column, which the Parquet writer takes as that
+    column chunk's dictionary instead of hashing every string. The writer writes a dictionary whole into every day's
+    row group, so a leaf whose unified dictionary has more values than the queue has rows per day is made text
+    (`_small_dictionaries`). Batches of different forms (text and dictionaries, from different files of one
+    command) are all made text (`file_schema`).
+
+    On the caller's thread, while the pool is idle: unify_dictionaries rewrites its input's child arrays in place,
+    which slices of the same batch share; run on a pool thread beside a writer it corrupted the heap.
     """
     schema = queue[0][0].schema
-    if not any(has_dictionary(t) for t in schema.types) or any(not b.schema.equals(schema) for b, _, _ in queue):
-        return queue  # no dictionaries, or batches of several forms: _day_table conforms them
-    unified = pa.Table.from_batches([b for b, _, _ in queue], schema).unify_dictionaries().to_batches()
-    return [(b, runs, row_bytes) for b, (_, runs, row_bytes) in zip(unified, queue, strict=True)]
+    if any(not b.schema.equals(schema) for b, _, _ in queue):
+        return [(b if b.schema.equals(file_schema) else b.cast(file_schema), runs, size) for b, runs, size in queue]
+    if not any(has_dictionary(t) for t in schema.types):
+        return queue
+    batches = pa.Table.from_batches([b for b, _, _ in queue], schema).unify_dictionaries().to_batches()
+    days = {day for _, runs, _ in queue for day in runs}
+    target = _small_dictionaries(batches[0], sum(b.num_rows for b in batches) // max(1, len(days)))
+    if not target.equals(schema):
+        batches = [b.cast(target) for b in batches]
+    return [(b, runs, size) for b, (_, runs, size) in zip(batches, queue, strict=True)]
 
 
-def _day_table(parts: list[pa.RecordBatch], schema: pa.Schema | None, file_schema: pa.Schema) -> pa.Table:
-    """One day's rows from the queued batches, as one table of `schema` (the open file's), else of the first part's
-    form: `file_schema` (the table's), or the first part's own when it carries dictionaries.
+def _small_dictionaries(batch: pa.RecordBatch, most: int) -> pa.Schema:
+    """`batch`'s schema with every dictionary leaf of more than `most` values made text."""
 
-    Parts of another form (text and dictionaries from different files of one command) are cast, and then their
-    dictionaries unified, under a lock (see `_share_dictionaries`); the usual queue needs neither.
+    def bounded(arr: pa.Array) -> pa.DataType:
+        t = arr.type
+        if pa.types.is_dictionary(t):
+            return decoded(t) if len(arr.dictionary) > most else t
+        if pa.types.is_struct(t):
+            return pa.struct([t.field(i).with_type(bounded(arr.field(i))) for i in range(t.num_fields)])
+        if pa.types.is_list(t):
+            return pa.list_(t.value_field.with_type(bounded(arr.values)))
+        if pa.types.is_large_list(t):
+            return pa.large_list(t.value_field.with_type(bounded(arr.values)))
+        return t
+
+    return pa.schema(
+        [f.with_type(bounded(c)) for f, c in zip(batch.schema, batch.columns, strict=True)],
+        metadata=batch.schema.metadata,
+    )
+
+
+def _day_table(parts: list[pa.RecordBatch], schema: pa.Schema | None) -> pa.Table:
+    """One day's rows of a queue (all of one form, `_one_form`) as one table, cast to `schema`, the form of the file
+    already open for the day, when that is another (cast leaves its input as it is: safe beside the other writers).
     """
-    target = schema or (parts[0].schema if any(has_dictionary(t) for t in parts[0].schema.types) else file_schema)
-    if all(p.schema.equals(target) for p in parts):
-        return pa.Table.from_batches(parts, target)
-    with _UNIFY_LOCK:
-        table = pa.Table.from_batches([p if p.schema.equals(target) else p.cast(target) for p in parts], target)
-        return table.unify_dictionaries() if any(has_dictionary(t) for t in target.types) else table
+    target = schema or parts[0].schema
+    return pa.Table.from_batches([p if p.schema.equals(target) else p.cast(target) for p in parts], target)
 
 
 def _sort_by_day(batch: pa.RecordBatch, partition: str) -> _Sorted:

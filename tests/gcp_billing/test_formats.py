@@ -197,3 +197,22 @@ def test_parquet_strings_are_read_as_dictionaries_only_from_row_groups_of_the_mi
     sku = pa.Table.from_batches(batches).schema.field("sku").type
     assert pa.types.is_dictionary(sku.field("description").type) is encoded
     assert len(batches) == (4 if encoded else 1)  # one row group per batch, or batches across row groups
+
+
+def test_parquet_columns_stored_as_small_categoricals_ingest_as_text(
+    collector: GcpBillingCollector, ctx: RunContext, tmp_path: Path, parquet_read: str
+) -> None:
+    """A file written from pandas categoricals restores them as dictionary<int8> columns (its stored Arrow schema):
+    the account and the currency land as text, as the NDJSON's do (int8 indices could not hold a lake's values)."""
+    want = _ingest(collector, ctx, EXPORT)
+    table = make_parquet.build(make_parquet.ndjson_rows())
+    for name in ("billing_account_id", "currency"):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, table.column(name).cast(pa.dictionary(pa.int8(), pa.string())))
+    path = tmp_path / "export.parquet"
+    pq.write_table(table, path, row_group_size=5)
+    assert pa.types.is_dictionary(pq.ParquetFile(path).schema_arrow.field("currency").type)
+    src = open_parquet(str(path), "auto")
+    streamed = pa.Table.from_batches(list(src.batches(set(src.summary), [])))
+    assert streamed.schema.field("billing_account_id").type == streamed.schema.field("currency").type == pa.string()
+    assert _ingest(collector, ctx, path) == want

@@ -300,55 +300,92 @@ def test_two_processes_streaming_into_the_same_key_both_succeed_and_keep_other_r
     assert [r for r in delta_rows(lake) if r[1] == "b"] == [(D1, "b", "p0", 2.0)]
 
 
-def test_dictionary_encoded_strings_are_written_as_dictionaries_and_read_back_as_the_tables_text(
-    tmp_path: Path,
-) -> None:
-    """Batches whose string leaves are dictionaries, each batch its own (as a Parquet export is read), over several
-    days and hand-overs: the same rows, the table's own (text) schema for readers, every string leaf a dictionary."""
-    kv = pa.list_(pa.struct([("key", pa.string()), ("value", pa.string())]))
-    schema = pa.schema(
-        [("sku", pa.struct([("id", pa.string())])), ("labels", kv), ("cost", pa.float64()), ("_day", pa.date32())],
-        metadata={"table": "demo"},
-    )
-    rows = [
-        {"sku": {"id": f"s{i % 7}"}, "labels": [{"key": "team", "value": f"t{i % 5}"}] if i % 3 else [],
+KV = pa.list_(pa.struct([("key", pa.string()), ("value", pa.string())]))
+ENCODED_SCHEMA = pa.schema(
+    [("sku", pa.struct([("id", pa.string())])), ("labels", KV), ("cost", pa.float64()), ("_day", pa.date32())],
+    metadata={"table": "demo"},
+)
+
+
+def encoded_rows(n: int) -> list[dict[str, Any]]:
+    """Day i % 4; each day one SKU (4 in all); a label value unique to its row on 2 rows of 3."""
+    return [
+        {"sku": {"id": f"s{i % 4}"}, "labels": [{"key": "team", "value": f"v{i}"}] if i % 3 else [],
          "cost": float(i), "_day": D1 + dt.timedelta(days=i % 4)}
-        for i in range(2000)
+        for i in range(n)
     ]  # fmt: skip
 
-    def encoded(part: pa.Table) -> pa.RecordBatch:
-        """`part` with its string leaves as dictionaries of its own (values in a batch-specific order)."""
-        sku = part.column("sku").combine_chunks()
-        labels = part.column("labels").combine_chunks()
-        kvs = labels.values
-        enc = pa.StructArray.from_arrays(
-            [kvs.field("key").dictionary_encode(), kvs.field("value").dictionary_encode()], names=["key", "value"]
-        )
-        cols = [
-            pa.StructArray.from_arrays([sku.field("id").dictionary_encode()], names=["id"]),
-            pa.ListArray.from_arrays(labels.offsets, enc),
-            part.column("cost").combine_chunks(),
-            part.column("_day").combine_chunks(),
-        ]
-        return pa.RecordBatch.from_arrays(cols, names=schema.names)
 
-    table = pa.Table.from_pylist(rows, schema)
-    sink = DayPartitionWriter(str(tmp_path), schema, buffer_bytes=4_000, plain_floats=True)
-    for start in range(0, 2000, 250):
-        batch = encoded(table.slice(start, 250)[::-1] if start % 500 else table.slice(start, 250))
-        assert pa.types.is_dictionary(batch.schema.field("sku").type.field("id").type)
+def encoded(part: pa.Table) -> pa.RecordBatch:
+    """`part` with its string leaves as dictionaries of its own, as a Parquet export's row group is read."""
+    sku, labels = part.column("sku").combine_chunks(), part.column("labels").combine_chunks()
+    pairs = labels.values
+    cols = [
+        pa.StructArray.from_arrays([sku.field("id").dictionary_encode()], names=["id"]),
+        pa.ListArray.from_arrays(
+            labels.offsets,
+            pa.StructArray.from_arrays(
+                [pairs.field("key").dictionary_encode(), pairs.field("value").dictionary_encode()],
+                names=["key", "value"],
+            ),
+        ),
+        part.column("cost").combine_chunks(),
+        part.column("_day").combine_chunks(),
+    ]
+    return pa.RecordBatch.from_arrays(
+        cols, schema=pa.schema([f.with_type(c.type) for f, c in zip(part.schema, cols, strict=True)])
+    )
+
+
+def read_back(root: Path, files: list[Any]) -> list[dict[str, Any]]:
+    tables = [
+        pq.read_table(root / f.path).append_column("_day", pa.array([f.day] * f.rows, pa.date32())) for f in files
+    ]
+    return sorted(pa.concat_tables(tables).to_pylist(), key=lambda r: r["cost"])
+
+
+def test_dictionary_encoded_strings_are_written_as_the_queues_dictionaries_and_read_back_as_text(
+    tmp_path: Path,
+) -> None:
+    """Batches whose string leaves are dictionaries, each batch its own, several to a queue: each day's row group
+    holds the queue's unified dictionary (all 4 SKUs, where its rows have 1), except for a leaf whose dictionary
+    outgrew the queue's rows per day (the unique label values), written as text (only the day's own values)."""
+    rows = encoded_rows(2000)
+    table = pa.Table.from_pylist(rows, ENCODED_SCHEMA)
+    # Every other batch reversed: its dictionaries list the SKUs in the other order, so a queue's must be unified.
+    parts = [table.slice(start, 250) for start in range(0, 2000, 250)]
+    batches = [encoded(p.take(pa.array(range(249, -1, -1))) if i % 2 else p) for i, p in enumerate(parts)]
+    assert batches[0].column("sku").field("id").dictionary != batches[1].column("sku").field("id").dictionary
+    sink = DayPartitionWriter(str(tmp_path), ENCODED_SCHEMA, buffer_bytes=4 * batches[0].nbytes, plain_floats=True)
+    for batch in batches:
         sink.write(batch)
     files = sink.close()
 
-    read = pa.concat_tables(
-        pq.read_table(tmp_path / f.path).append_column("_day", pa.array([f.day] * f.rows, pa.date32())) for f in files
-    )
-    assert sorted(read.to_pylist(), key=lambda r: r["cost"]) == rows
+    assert read_back(tmp_path, files) == rows
     for f in files:
         pf = pq.ParquetFile(tmp_path / f.path)
-        assert pf.schema_arrow.equals(schema.remove(3))  # text, not dictionaries
+        assert pf.schema_arrow.equals(ENCODED_SCHEMA.remove(3))  # the table's text, not dictionaries
         assert pf.schema_arrow.metadata == {b"table": b"demo"}
-        group = pf.metadata.row_group(pf.metadata.num_row_groups - 1)
-        strings = [group.column(i) for i in range(group.num_columns) if group.column(i).physical_type == "BYTE_ARRAY"]
-        assert len(strings) == 3 and all("RLE_DICTIONARY" in c.encodings for c in strings)
-    assert max(pq.ParquetFile(tmp_path / f.path).metadata.num_row_groups for f in files) > 1  # several hand-overs
+        assert 1 < pf.metadata.num_row_groups < len(batches)  # several queues, each of several batches
+        stored = pq.ParquetFile(tmp_path / f.path, read_dictionary=["sku.id", "labels.list.element.value"])
+        group = stored.read_row_group(0)
+        skus = group.column("sku").chunk(0).field("id")
+        assert sorted(skus.dictionary.to_pylist()) == ["s0", "s1", "s2", "s3"] and len(set(skus.to_pylist())) == 1
+        values = group.column("labels").chunk(0).values.field("value")
+        assert len(values.dictionary) == len(values) == len(set(values.to_pylist()))
+
+
+@pytest.mark.parametrize("buffer_bytes", [1, 1 << 30], ids=["a-queue-per-batch", "one-queue"])
+def test_text_and_dictionary_batches_land_as_the_same_rows(tmp_path: Path, buffer_bytes: int) -> None:
+    """Batches of both forms (a Parquet and a JSON file in one command) interleaved over 4 days, on the writer's
+    threads: a queue per batch (a day's file opened in one form takes the other's rows), or one queue of both."""
+    rows = encoded_rows(3000)
+    table = pa.Table.from_pylist(rows, ENCODED_SCHEMA)
+    parts = [table.slice(start, 200) for start in range(0, 3000, 200)]
+    batches = [encoded(p) if i % 3 else p.to_batches()[0] for i, p in enumerate(parts)]
+    sink = DayPartitionWriter(str(tmp_path), ENCODED_SCHEMA, buffer_bytes=buffer_bytes, plain_floats=True)
+    for batch in batches:
+        sink.write(batch)
+    files = sink.close()
+    assert read_back(tmp_path, files) == rows
+    assert all(pq.ParquetFile(tmp_path / f.path).schema_arrow.equals(ENCODED_SCHEMA.remove(3)) for f in files)

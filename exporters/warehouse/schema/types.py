@@ -17,15 +17,20 @@ PROVENANCE = [
 ]
 
 
-def decoded(typ: pa.DataType) -> pa.DataType:
-    """`typ` with every dictionary type, nested ones too, replaced by its value type.
+# The dictionaries Arrow's Parquet reader makes of string columns (`read_dictionary`): the only ones passed through.
+TEXT_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 
-    A Parquet export's string leaves are read as dictionaries (collectors/gcp_billing/parse_parquet.py) and written
-    as such (exporters/warehouse/partition_writer.py); a column whose `decoded` type is the table's holds the same
-    values as the table's type and is passed through, not cast.
+
+def decoded(typ: pa.DataType) -> pa.DataType:
+    """`typ` with every TEXT_DICTIONARY, nested ones too, replaced by text.
+
+    A Parquet export's string leaves are read as such dictionaries (collectors/gcp_billing/parse_parquet.py) and
+    written as they come (exporters/warehouse/partition_writer.py): a column whose `decoded` type is the table's
+    holds the table's values and is passed through, not cast. Other dictionaries (int8 indices, as a pandas
+    categorical stored in a file restores) are left as they are, so they are cast to text like any other type.
     """
-    if pa.types.is_dictionary(typ):
-        return decoded(typ.value_type)
+    if typ == TEXT_DICTIONARY:
+        return pa.string()
     if pa.types.is_struct(typ):
         fields = [typ.field(i) for i in range(typ.num_fields)]
         children = [decoded(f.type) for f in fields]
@@ -42,5 +47,5 @@ def decoded(typ: pa.DataType) -> pa.DataType:
 
 
 def has_dictionary(typ: pa.DataType) -> bool:
-    """Whether `typ` is or holds a dictionary type."""
+    """Whether `typ` is or holds a TEXT_DICTIONARY."""
     return decoded(typ) != typ
