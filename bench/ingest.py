@@ -112,6 +112,8 @@ def ingest(path: Path, work: Path) -> dict[str, float]:
     )  # fmt: skip
     stats = json.loads(proc.stderr.strip().splitlines()[-1])
     stats["summary"] = proc.stdout.strip().splitlines()[0]
+    # The raw table's Parquet files on disk (what the rollup re-reads and a user stores).
+    stats["raw_mb"] = sum(f.stat().st_size for f in (work / "lake" / "gcp_billing_export").rglob("*.parquet")) / 2**20
     return stats
 
 
@@ -200,7 +202,7 @@ def main() -> None:
         print(
             f"  {label:8s} {st['seconds']:7.1f} s   {n / st['seconds']:12,.0f} rows/s   peak RSS "
             f"{st['peak_rss_mb']:,.0f} MB   speed vs bare DuckDB scan: {bare / st['seconds']:.2f}x{also}   "
-            f"[{st['summary']}]"
+            f"raw table {st['raw_mb']:,.0f} MiB on disk   [{st['summary']}]"
         )
     print(
         f"\nquery 'daily cost by service, 90 days' (spendscope costs: cost_daily rollup of focus_costs): "
