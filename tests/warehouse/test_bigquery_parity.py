@@ -6,11 +6,13 @@ focus_costs derived by each engine from the one BigQuery-dialect SQL file and qu
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from collectors.base import RunContext
+from collectors.gcp_billing import parse_parquet
 from collectors.gcp_billing.collector import GcpBillingCollector
 from exporters.warehouse.bigquery import BigQueryWarehouse
 from exporters.warehouse.duckdb import DuckDbLake
@@ -19,6 +21,7 @@ from spendscope.clock import fixed_clock
 from spendscope.config import Settings
 from spendscope.ingest import run
 from tests.conftest import FIXTURES
+from tests.gcp_billing.conftest import make_parquet
 
 pytestmark = pytest.mark.integration
 
@@ -87,6 +90,21 @@ def test_the_same_export_gives_the_same_focus_rows_and_summaries_on_both_engines
     focus_bq = normalized(bq_ingested.query("SELECT * FROM focus_costs").to_pylist())
     assert len(focus_bq) == 12
     assert focus_bq == focus_duck
+
+
+def test_a_parquet_export_read_with_dictionaries_lands_in_bigquery_as_the_ndjson_did(
+    ctx: RunContext, bq_ingested: BigQueryWarehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Parquet twin, its strings read as dictionaries (threshold lowered to the fixture's row groups), replaces
+    the NDJSON's partitions with the same rows: BigQuery's load takes them as text."""
+    monkeypatch.setattr(parse_parquet, "DICTIONARY_MIN_ROWS", 1)
+    sql = "SELECT * EXCEPT (_source) FROM gcp_billing_export"
+    before = normalized(bq_ingested.query(sql).to_pylist())
+    path = make_parquet.write(tmp_path / "export.parquet")
+    wh_ctx = RunContext(ctx.settings, bq_ingested, ctx.clock)
+    assert run(GcpBillingCollector(ctx.settings.collectors.gcp_billing), wh_ctx, [str(path)]).total_rows == 12
+    assert normalized(bq_ingested.query(sql).to_pylist()) == before
+    assert len(before) == 12
 
 
 def test_re_ingesting_the_export_into_bigquery_does_not_double_count(
