@@ -9,8 +9,8 @@ the queue is dropped. Memory is about the budget whatever the input size or orde
 about budget / (days × row size) rows: ~5,000 for 90 days of GCP export rows at the default budget.
 
 String leaves that come as dictionaries (a Parquet export, read so) are written from them, one dictionary per
-column across the queue (`_one_form`): the writer then hashes no string, and the files read back as the table's
-text columns all the same.
+column across the queue (`_one_form`): the writer then hashes none of their strings, and the files read back as
+the table's text columns all the same.
 """
 
 from __future__ import annotations
@@ -232,7 +232,8 @@ def _one_form(queue: list[_Sorted], file_schema: pa.Schema) -> list[_Sorted]:
     command) are all made text (`file_schema`).
 
     On the caller's thread, while the pool is idle: unify_dictionaries rewrites its input's child arrays in place,
-    which slices of the same batch share; run on a pool thread beside a writer it corrupted the heap.
+    which slices of the same batch share; run per day on the pool's threads, beside each other and the writers, it
+    corrupted the heap.
     """
     schema = queue[0][0].schema
     if any(not b.schema.equals(schema) for b, _, _ in queue):
