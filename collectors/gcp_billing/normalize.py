@@ -30,7 +30,7 @@ from collectors.gcp_billing.columns import (
     resolve,
 )
 from exporters.warehouse.schema.gcp_billing import GCP_BILLING_EXPORT
-from exporters.warehouse.schema.types import decoded
+from exporters.warehouse.schema.types import decoded, map_leaves
 from spendscope.errors import MissingColumnsError
 
 REPLACE_BY = ("auto", "partition", "usage-day")
@@ -85,17 +85,7 @@ class Parsed:
 
 def _decimals_as_text(typ: pa.DataType) -> pa.DataType:
     """`typ` with every decimal leaf made a string (nested too)."""
-    if pa.types.is_decimal(typ):
-        return pa.string()
-    if pa.types.is_struct(typ):
-        children = [_decimals_as_text(f.type) for f in typ]
-        if all(c == f.type for c, f in zip(children, typ, strict=True)):
-            return typ
-        return pa.struct([pa.field(f.name, c) for f, c in zip(typ, children, strict=True)])
-    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
-        inner = _decimals_as_text(typ.value_type)
-        return typ if inner == typ.value_type else pa.list_(inner)
-    return typ
+    return map_leaves(typ, lambda t: pa.string() if pa.types.is_decimal(t) else t)
 
 
 def _to_type(col: pa.ChunkedArray, typ: pa.DataType) -> pa.ChunkedArray:

@@ -1,6 +1,9 @@
-"""Shared Arrow types: key/value label lists (GCP labels, Databricks custom_tags alike) and timestamps."""
+"""Shared Arrow types (key/value label lists, GCP labels and Databricks custom_tags alike; timestamps) and type
+rewrites: `map_leaves`, and `decoded` for the string dictionaries a Parquet export is read with."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pyarrow as pa
 
@@ -21,6 +24,24 @@ PROVENANCE = [
 TEXT_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 
 
+def map_leaves(typ: pa.DataType, leaf: Callable[[pa.DataType], pa.DataType]) -> pa.DataType:
+    """`typ` with `leaf` applied to every leaf type inside structs and lists (large lists too); `typ` itself, the
+    same object, where nothing changed."""
+    if pa.types.is_struct(typ):
+        fields = [typ.field(i) for i in range(typ.num_fields)]
+        children = [map_leaves(f.type, leaf) for f in fields]
+        if all(c == f.type for c, f in zip(children, fields, strict=True)):
+            return typ
+        return pa.struct([f.with_type(c) for f, c in zip(fields, children, strict=True)])
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
+        inner = map_leaves(typ.value_type, leaf)
+        if inner == typ.value_type:
+            return typ
+        make = pa.large_list if pa.types.is_large_list(typ) else pa.list_
+        return make(typ.value_field.with_type(inner))
+    return leaf(typ)
+
+
 def decoded(typ: pa.DataType) -> pa.DataType:
     """`typ` with every TEXT_DICTIONARY, nested ones too, replaced by text.
 
@@ -29,21 +50,7 @@ def decoded(typ: pa.DataType) -> pa.DataType:
     holds the table's values and is passed through, not cast. Other dictionaries (int8 indices, as a pandas
     categorical stored in a file restores) are left as they are, so they are cast to text like any other type.
     """
-    if typ == TEXT_DICTIONARY:
-        return pa.string()
-    if pa.types.is_struct(typ):
-        fields = [typ.field(i) for i in range(typ.num_fields)]
-        children = [decoded(f.type) for f in fields]
-        if all(c == f.type for c, f in zip(children, fields, strict=True)):
-            return typ
-        return pa.struct([f.with_type(c) for f, c in zip(fields, children, strict=True)])
-    if pa.types.is_list(typ):
-        inner = decoded(typ.value_type)
-        return typ if inner == typ.value_type else pa.list_(typ.value_field.with_type(inner))
-    if pa.types.is_large_list(typ):
-        inner = decoded(typ.value_type)
-        return typ if inner == typ.value_type else pa.large_list(typ.value_field.with_type(inner))
-    return typ
+    return map_leaves(typ, lambda t: pa.string() if t == TEXT_DICTIONARY else t)
 
 
 def has_dictionary(typ: pa.DataType) -> bool:
