@@ -34,6 +34,9 @@ PARTITION_FIELDS = {
 # replace key — without it a re-ingest could not know which rows it replaces.
 FILE_REQUIRED = ("billing_account_id", *REQUIRED)
 
+# Columns kept as text, never as dictionaries: the account is the replace key, checked, grouped and matched as text.
+TEXT_ONLY = ("billing_account_id",)
+
 # Parsed (not yet normalized) rows: the export fields plus the partition columns, canonical types.
 PARSED_SCHEMA = pa.schema([*EXPORT_FIELDS.values(), *PARTITION_FIELDS.values()])
 

@@ -27,6 +27,7 @@ from collectors.gcp_billing.columns import (
     PARTITION_FIELDS,
     PARTITION_TIME,
     TABLE,
+    TEXT_ONLY,
     resolve,
 )
 from exporters.warehouse.schema.gcp_billing import GCP_BILLING_EXPORT
@@ -37,7 +38,6 @@ REPLACE_BY = ("auto", "partition", "usage-day")
 _WANTED = {**EXPORT_FIELDS, **PARTITION_FIELDS}
 _CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 _CHECKED = ("billing_account_id", "cost", "usage_start_time", "usage_end_time")
-_KEY = ("billing_account_id",)
 # A zone-less timestamp text ('2026-11-20 03:00:00'): BigQuery TIMESTAMPs are UTC, so mark it Z.
 _NAIVE_TS = r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)$"
 _TIMES = ("usage_start_time", "usage_end_time", "export_time")
@@ -211,8 +211,8 @@ def normalize(
             continue
         # By position: a name a file holds twice makes table.column(name) raise; the first one wins.
         column = table.column(table.column_names.index(file_name))
-        # The account is the replace key: checked, grouped and matched as text, never as a dictionary.
-        cols[canon], errs = convert_column(column, _WANTED[canon].type, canon, keep_dictionaries=canon not in _KEY)
+        keep = canon not in TEXT_ONLY
+        cols[canon], errs = convert_column(column, _WANTED[canon].type, canon, keep_dictionaries=keep)
         if pa.types.is_list(cols[canon].type) and cols[canon].null_count:
             # A REPEATED field is never NULL in BigQuery, only empty: a missing key or cell means [].
             cols[canon] = pa.chunked_array([_nulls_as_empty(a) for a in cols[canon].chunks], cols[canon].type)

@@ -26,7 +26,14 @@ import pyarrow.parquet as pq
 
 from collectors.base import Quarantined
 from collectors.common.files import parquet_file
-from collectors.gcp_billing.columns import EXPORT_FIELDS, PARTITION_FIELDS, TABLE, check_required, resolve
+from collectors.gcp_billing.columns import (
+    EXPORT_FIELDS,
+    PARTITION_FIELDS,
+    TABLE,
+    TEXT_ONLY,
+    check_required,
+    resolve,
+)
 from collectors.gcp_billing.normalize import normalize
 from collectors.gcp_billing.summary import Summary, keys_of, merge, summarize
 from spendscope.errors import InputError, MissingColumnsError
@@ -97,7 +104,7 @@ def _read(
 
 def dictionary_leaves(pf: pq.ParquetFile, columns: dict[str, str]) -> list[int]:
     """The leaf columns of `pf` to read as dictionaries: string leaves of known columns whose canonical type is a
-    string at the same place, except billing_account_id (the key: checked and compared as text).
+    string at the same place, except TEXT_ONLY's (the account).
 
     A leaf is matched by the names on its path, so a column of another shape is read as text and cast as before.
     Leaves are numbered depth-first, as Parquet numbers them; if the count comes out different from the file's
@@ -123,7 +130,7 @@ def dictionary_leaves(pf: pq.ParquetFile, columns: dict[str, str]) -> list[int]:
 
     for f in pf.schema_arrow:
         canon = columns.get(f.name)
-        want = EXPORT_FIELDS.get(canon) if canon is not None and canon != "billing_account_id" else None
+        want = EXPORT_FIELDS.get(canon) if canon is not None and canon not in TEXT_ONLY else None
         walk(f.type, want.type if want is not None else None)
     return picked if count == pf.metadata.num_columns else []
 
